@@ -1,0 +1,1 @@
+"""Alpha Peer composition root: command line, wiring, migrations and demo data."""

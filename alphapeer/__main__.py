@@ -1,0 +1,3 @@
+from alphapeer.cli import main
+
+raise SystemExit(main())

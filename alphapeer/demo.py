@@ -1,0 +1,180 @@
+"""Demo data for ``alphapeer run --demo``: idempotent, so running it twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.account import find_user_by_identity, grant_role
+from core.availability import Window, booking_window, list_free_slots, set_weekly_availability
+from core.booking import confirm_booking, hold_slot
+from core.models import Course, CourseModule, CourseTeacher, Identity, User
+from core.uow import Database, UnitOfWork
+
+PLATFORM = "terminal"
+MARKER = "ada"  # the demo creator; if she exists the demo is already seeded
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    name: str
+    zone: str
+    roles: tuple[str, ...]
+    bio: str = ""
+
+
+PEOPLE = (
+    Person(
+        "ada",
+        "Ada Lovelace",
+        "Europe/London",
+        ("creator", "teacher", "student"),
+        "Course creator. Loves first programs.",
+    ),
+    Person(
+        "maya",
+        "Maya Schmidt",
+        "Europe/Berlin",
+        ("teacher", "student"),
+        "Certified in Python and SQL; teaches weekday evenings.",
+    ),
+    Person(
+        "carlos",
+        "Carlos Ruiz",
+        "America/Mexico_City",
+        ("teacher", "student"),
+        "Native Spanish speaker, Python tutor.",
+    ),
+    Person(
+        "ken",
+        "Ken Sato",
+        "Asia/Tokyo",
+        ("teacher", "student"),
+        "Data analyst teaching SQL and Spanish.",
+    ),
+    Person("sam", "Sam Carter", "America/New_York", ("student",)),
+    Person("priya", "Priya Nair", "Asia/Kolkata", ("student",)),
+)
+
+COURSES = (
+    (
+        "python-from-zero",
+        "Python from Zero",
+        "beginner",
+        4000,
+        60,
+        "Write your first real programs: variables, loops, functions and files.",
+        ("Variables and types", "Control flow", "Functions", "Files and modules"),
+        ("maya", "carlos", "ada"),
+    ),
+    (
+        "conversational-spanish",
+        "Conversational Spanish",
+        "beginner",
+        3000,
+        45,
+        "Speak from day one: greetings, directions, ordering food, small talk.",
+        ("Greetings and introductions", "Getting around", "At the restaurant", "Small talk"),
+        ("carlos", "ken"),
+    ),
+    (
+        "sql-data-analysis",
+        "Data Analysis with SQL",
+        "intermediate",
+        5000,
+        60,
+        "Answer business questions with SELECT, JOIN, GROUP BY and window functions.",
+        ("Selecting and filtering", "Joins", "Aggregation", "Window functions"),
+        ("ken", "maya"),
+    ),
+)
+
+WEEKDAYS = (0, 1, 2, 3, 4)
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+AVAILABILITY = {
+    "maya": [Window(d, 18 * 60, 21 * 60) for d in WEEKDAYS] + [Window(5, 10 * 60, 13 * 60)],
+    "carlos": [Window(d, 9 * 60, 12 * 60) for d in (0, 1, 2, 3, 4, 5)]
+    + [Window(d, 17 * 60, 20 * 60) for d in (1, 3)],
+    "ken": [Window(d, 7 * 60, 10 * 60) for d in EVERY_DAY]
+    + [Window(d, 14 * 60, 17 * 60) for d in (5, 6)],
+    "ada": [Window(2, 15 * 60, 17 * 60)],
+}
+
+
+async def _people(uow: UnitOfWork) -> dict[str, User]:
+    now = uow.clock.now()
+    users: dict[str, User] = {}
+    for p in PEOPLE:
+        user = User(
+            display_name=p.name,
+            timezone=p.zone,
+            created_at=now,
+            onboarded_at=now,
+            origin="demo",
+            bio=p.bio or None,
+            roles=[],
+        )
+        uow.session.add(user)
+        for role in p.roles:
+            grant_role(uow, user, role)
+        await uow.session.flush()
+        uow.session.add(
+            Identity(user_id=user.id, platform=PLATFORM, external_id=p.key, created_at=now)
+        )
+        users[p.key] = user
+    return users
+
+
+async def seed_demo(db: Database) -> bool:
+    """Seed an empty demo catalogue; False when it is already there."""
+    async with db.uow() as uow:
+        if await find_user_by_identity(uow, PLATFORM, MARKER) is not None:
+            return False
+        users = await _people(uow)
+        now = uow.clock.now()
+        courses: dict[str, Course] = {}
+        for slug, title, level, price, minutes, blurb, modules, teachers in COURSES:
+            course = Course(
+                slug=slug,
+                title=title,
+                level=level,
+                price_minor=price,
+                currency=db.settings.app.currency,
+                session_minutes=minutes,
+                status="published",
+                creator_id=users["ada"].id,
+                description=blurb,
+                created_at=now,
+            )
+            uow.session.add(course)
+            await uow.session.flush()
+            uow.session.add_all(
+                CourseModule(course_id=course.id, position=i + 1, title=m)
+                for i, m in enumerate(modules)
+            )
+            uow.session.add_all(
+                CourseTeacher(course_id=course.id, teacher_id=users[t].id, approved_at=now)
+                for t in teachers
+            )
+            courses[slug] = course
+        for key, windows in AVAILABILITY.items():
+            await set_weekly_availability(uow, users[key], windows)
+        await uow.session.flush()
+        # One paid session for Sam, so /mybookings has something to show.
+        start, end = booking_window(uow)
+        python = courses["python-from-zero"]
+        slots = await list_free_slots(
+            uow,
+            [users["maya"]],
+            python.session_minutes,
+            student_id=users["sam"].id,
+            start=start + timedelta(days=2),
+            end=end,
+        )
+        if slots:
+            booking = await hold_slot(
+                uow, users["sam"], python.id, users["maya"].id, slots[0].starts_at
+            )
+            await confirm_booking(uow, booking.id)
+    return True

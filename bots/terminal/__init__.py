@@ -1,0 +1,1 @@
+"""A chat surface on standard input and output, for development, demos and tests."""

@@ -1,0 +1,57 @@
+"""The terminal chat loop: read a line, hand it to the dispatcher, print the replies."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bots.terminal.ingest import Notice, OpenUrl, SwitchUser, ingest
+from bots.terminal.render import render
+from handlers.reply import Button, Reply
+from handlers.turn import Turn
+
+Handle = Callable[[Turn], Awaitable[list[Reply]]]
+BANNER = (
+    "Alpha Peer terminal chat. Type /start to begin, /help for commands, a number to press "
+    "that button, ':as NAME' to be someone else. End with Ctrl-D."
+)
+
+
+async def run_terminal(
+    handle: Handle, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> int:
+    """Run until end of input; returns the exit status (0)."""
+    loop = asyncio.get_running_loop()
+    interactive = stdin.isatty()
+    buttons: list[Button] = []
+
+    def say(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    if interactive:
+        say(BANNER)
+    while True:
+        if interactive:
+            stdout.write(f"{user}> ")
+            stdout.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            return 0
+        if not interactive:
+            say(f"{user}> {line.rstrip()}")
+        event = ingest(line, user, buttons)
+        if event is None:
+            continue
+        if isinstance(event, SwitchUser):
+            user, buttons = event.name, []
+            say(f"(you are now {user})")
+        elif isinstance(event, OpenUrl):
+            say(f"(open in your browser: {event.url})")
+        elif isinstance(event, Notice):
+            say(f"({event.text})")
+        else:
+            text, buttons = render(await handle(event))
+            say(text)

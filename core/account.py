@@ -1,0 +1,96 @@
+"""Accounts: find or create people by platform identity, onboarding, roles, timezones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import InvalidInput, NotFound
+from core.models import Identity, User, UserRole
+from core.models.account import ROLES
+from core.timezone import parse_timezone
+from core.uow import UnitOfWork
+
+SELF_SERVICE_ROLES = ("student", "funder")
+
+
+async def find_user_by_identity(uow: UnitOfWork, platform: str, external_id: str) -> User | None:
+    stmt = (
+        select(User)
+        .join(Identity, Identity.user_id == User.id)
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+    )
+    return (await uow.session.scalars(stmt)).one_or_none()
+
+
+async def get_user(uow: UnitOfWork, user_id: int) -> User:
+    user = await uow.session.get(User, user_id)
+    if user is None:
+        raise NotFound("person")
+    return user
+
+
+async def ensure_user(uow: UnitOfWork, platform: str, external_id: str, display_name: str) -> User:
+    """The account behind this identity, created on first contact."""
+    user = await find_user_by_identity(uow, platform, external_id)
+    if user is not None:
+        return user
+    now = uow.clock.now()
+    name = (display_name or "").strip()[:64] or "friend"
+    try:
+        # A savepoint: two first messages racing must not poison the turn's transaction.
+        async with uow.session.begin_nested():
+            user = User(
+                display_name=name,
+                timezone=uow.settings.app.default_timezone,
+                created_at=now,
+                roles=[],
+            )
+            uow.session.add(user)
+            await uow.session.flush()
+            uow.session.add(
+                Identity(
+                    user_id=user.id, platform=platform, external_id=external_id, created_at=now
+                )
+            )
+            await uow.session.flush()
+    except IntegrityError:
+        user = await find_user_by_identity(uow, platform, external_id)
+        if user is None:
+            raise
+    return user
+
+
+def grant_role(uow: UnitOfWork, user: User, role: str) -> None:
+    """Give ``user`` a role (idempotent)."""
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}.")
+    if role not in user.role_names:
+        user.roles.append(UserRole(role=role, granted_at=uow.clock.now()))
+
+
+def set_timezone(user: User, text: str) -> str:
+    """Set the user's IANA timezone from a zone name, a city or a UTC offset."""
+    zone = parse_timezone(text)
+    user.timezone = zone
+    return zone
+
+
+def complete_onboarding(
+    uow: UnitOfWork, user: User, *, role: str, timezone: str, origin: str | None
+) -> None:
+    if role not in SELF_SERVICE_ROLES:
+        raise InvalidInput("Please pick one of the roles offered.")
+    grant_role(uow, user, role)
+    set_timezone(user, timezone)
+    if origin and not user.origin:
+        user.origin = origin[:64]
+    if user.onboarded_at is None:
+        user.onboarded_at = uow.clock.now()
+
+
+def rename(user: User, text: str) -> None:
+    name = " ".join(text.split())
+    if not 1 <= len(name) <= 64:
+        raise InvalidInput("A name needs 1 to 64 characters.")
+    user.display_name = name

@@ -1,0 +1,212 @@
+"""Holding, confirming, listing and cancelling bookings.
+
+The service checks first for a friendly answer; the database has the last word: a trigger
+(SQLite) or an exclusion constraint (PostgreSQL) refuses any overlap for a teacher or a
+student, so two racing requests can never both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from core.availability import booking_window, list_free_slots
+from core.catalogue import get_published_course, is_active_teacher
+from core.errors import (
+    BookingStateError,
+    InvalidInput,
+    NotFound,
+    ReasonRequired,
+    SlotTaken,
+    SlotUnavailable,
+    StudentBusy,
+)
+from core.models import ACTIVE_STATUSES, Booking, Course, User
+from core.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking with the names a person needs to recognise it."""
+
+    booking: Booking
+    course_title: str
+    teacher_name: str
+    student_name: str
+
+
+async def hold_slot(
+    uow: UnitOfWork, student: User, course_id: int, teacher_id: int, starts_at: datetime
+) -> Booking:
+    """Reserve a slot for ``student`` until the hold lapses or is paid."""
+    course = await get_published_course(uow, course_id)
+    if teacher_id == student.id:
+        raise InvalidInput("You can't book a session with yourself.")
+    if not await is_active_teacher(uow, course_id, teacher_id):
+        raise NotFound("teacher")
+    teacher = await uow.session.get(User, teacher_id)
+    if teacher is None:  # pragma: no cover - guarded by the foreign key
+        raise NotFound("teacher")
+    ends_at = starts_at + timedelta(minutes=course.session_minutes)
+    earliest, latest = booking_window(uow)
+    if starts_at < earliest or ends_at > latest:
+        raise SlotUnavailable()
+    free = await list_free_slots(
+        uow, [teacher], course.session_minutes, student_id=student.id, start=starts_at, end=ends_at
+    )
+    if not any(s.starts_at == starts_at for s in free):
+        teacher_free = await list_free_slots(
+            uow, [teacher], course.session_minutes, student_id=None, start=starts_at, end=ends_at
+        )
+        if any(s.starts_at == starts_at for s in teacher_free):
+            raise StudentBusy()
+        raise SlotTaken()
+    now = uow.clock.now()
+    await _expire_lapsed_holds(uow, now, people=(teacher_id, student.id))
+    booking = Booking(
+        course_id=course.id,
+        teacher_id=teacher_id,
+        student_id=student.id,
+        kind="lesson",
+        status="held",
+        starts_at=starts_at,
+        ends_at=ends_at,
+        price_minor=course.price_minor,
+        currency=course.currency,
+        hold_expires_at=now + timedelta(minutes=uow.settings.booking.hold_minutes),
+        created_at=now,
+    )
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(booking)
+            await uow.session.flush()
+    except IntegrityError as exc:
+        if "student" in str(exc.orig).lower():
+            raise StudentBusy() from None
+        raise SlotTaken() from None
+    return booking
+
+
+async def _expire_lapsed_holds(
+    uow: UnitOfWork, now: datetime, people: tuple[int, ...] | None = None
+) -> int:
+    stmt = update(Booking).where(Booking.status == "held", Booking.hold_expires_at <= now)
+    if people is not None:
+        stmt = stmt.where(or_(Booking.teacher_id.in_(people), Booking.student_id.in_(people)))
+    result = await uow.session.execute(
+        stmt.values(status="expired"), execution_options={"synchronize_session": False}
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def expire_holds(uow: UnitOfWork) -> int:
+    """Free every slot whose unpaid hold has lapsed; returns how many."""
+    return await _expire_lapsed_holds(uow, uow.clock.now())
+
+
+async def confirm_booking(uow: UnitOfWork, booking_id: int) -> Booking:
+    """Mark a held booking as paid and confirmed (idempotent)."""
+    booking = await uow.session.get(Booking, booking_id, with_for_update=True)
+    if booking is None:
+        raise NotFound("booking")
+    if booking.status == "confirmed":
+        return booking
+    if booking.status != "held":
+        raise BookingStateError(status=booking.status)
+    booking.status = "confirmed"
+    booking.hold_expires_at = None
+    return booking
+
+
+async def get_booking_for(uow: UnitOfWork, user: User, booking_id: int) -> Booking:
+    """A booking the user takes part in; anything else reads as not found."""
+    booking = await uow.session.get(Booking, booking_id)
+    if booking is None or user.id not in (booking.student_id, booking.teacher_id):
+        raise NotFound("booking")
+    return booking
+
+
+def _views_query() -> object:
+    teacher, student = aliased(User), aliased(User)
+    return (
+        select(Booking, Course.title, teacher.display_name, student.display_name)
+        .join(Course, Course.id == Booking.course_id)
+        .join(teacher, teacher.id == Booking.teacher_id)
+        .join(student, student.id == Booking.student_id)
+    )
+
+
+async def list_upcoming_bookings(
+    uow: UnitOfWork, user: User, *, limit: int = 10
+) -> list[BookingView]:
+    """Active bookings (as student or teacher) that have not ended, soonest first."""
+    now = uow.clock.now()
+    stmt = (
+        _views_query()  # type: ignore[attr-defined]
+        .where(
+            or_(Booking.student_id == user.id, Booking.teacher_id == user.id),
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.ends_at > now,
+            or_(Booking.status != "held", Booking.hold_expires_at > now),
+        )
+        .order_by(Booking.starts_at)
+        .limit(limit)
+    )
+    rows = (await uow.session.execute(stmt)).all()
+    return [BookingView(b, title, t, s) for b, title, t, s in rows]
+
+
+async def get_booking_view(uow: UnitOfWork, user: User, booking_id: int) -> BookingView:
+    stmt = _views_query().where(Booking.id == booking_id)  # type: ignore[attr-defined]
+    row = (await uow.session.execute(stmt)).one_or_none()
+    if row is None or user.id not in (row[0].student_id, row[0].teacher_id):
+        raise NotFound("booking")
+    return BookingView(*row)
+
+
+def is_late_cancel(uow: UnitOfWork, booking: Booking) -> bool:
+    """Inside the late-cancellation window (only paid bookings count as late)."""
+    hours = uow.settings.booking.late_cancel_hours
+    return booking.status == "confirmed" and booking.starts_at - uow.clock.now() < timedelta(
+        hours=hours
+    )
+
+
+def check_cancellable(uow: UnitOfWork, booking: Booking) -> None:
+    if (
+        booking.status == "held"
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at <= uow.clock.now()
+    ):
+        raise BookingStateError(status="expired")
+    if not booking.is_active:
+        raise BookingStateError(status=booking.status)
+    if booking.starts_at <= uow.clock.now():
+        raise BookingStateError(status="already under way")
+
+
+async def cancel_booking(
+    uow: UnitOfWork, user: User, booking_id: int, reason: str | None = None
+) -> Booking:
+    """Cancel as the student or the teacher; late cancellations need a reason."""
+    booking = await uow.session.get(Booking, booking_id, with_for_update=True)
+    if booking is None or user.id not in (booking.student_id, booking.teacher_id):
+        raise NotFound("booking")
+    check_cancellable(uow, booking)
+    late = is_late_cancel(uow, booking)
+    clean = " ".join((reason or "").split())
+    if late and len(clean) < 3:
+        raise ReasonRequired(hours=uow.settings.booking.late_cancel_hours)
+    if len(clean) > 300:
+        raise InvalidInput("Please keep the reason under 300 characters.")
+    booking.status = "cancelled"
+    booking.cancelled_at = uow.clock.now()
+    booking.cancelled_by = user.id
+    booking.cancel_reason = clean or None
+    booking.late_cancel = late
+    booking.hold_expires_at = None
+    return booking

@@ -1,0 +1,258 @@
+"""Settings: ``config.toml`` + ``ALPHAPEER_<SECTION>_<KEY>`` overrides, loaded once, frozen.
+
+Secrets never live in the file; they come from the environment at start-up only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets as _secrets
+import tomllib
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import ConfigError
+
+ENV_PREFIX = "ALPHAPEER_"
+# Variables with our prefix that are not <SECTION>_<KEY> overrides.
+RESERVED_ENV = {"ALPHAPEER_CONFIG", "ALPHAPEER_SECRET_KEY"}
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    env: str = "development"
+    data_dir: str = "var"
+    log_level: str = "INFO"
+    default_timezone: str = "UTC"
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    echo: bool = False
+    pool_size: int = 10
+    busy_timeout_ms: int = 15000
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    enabled: bool = True
+    mode: str = "polling"
+    base_url: str = "https://api.telegram.org/bot"
+    webhook_path: str = "/telegram/webhook"
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    enabled: bool = True
+    guild_id: int = 0
+
+
+@dataclass(frozen=True)
+class BookingSettings:
+    hold_minutes: int = 15
+    late_cancel_hours: int = 24
+    rebook_window_minutes: int = 30
+    horizon_days: int = 28
+    min_notice_minutes: int = 120
+    pay_link_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    platform_pct: int = 15
+    creator_pct: int = 15
+    teacher_pct: int = 70
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    sweep_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Values that only ever come from the environment."""
+
+    secret_key: str = field(repr=False, default="")
+    telegram_token: str = field(repr=False, default="")
+    discord_token: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    booking: BookingSettings = field(default_factory=BookingSettings)
+    split: SplitSettings = field(default_factory=SplitSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    secrets: Secrets = field(default_factory=Secrets)
+    root: str = "."
+
+    @property
+    def data_path(self) -> Path:
+        path = Path(self.app.data_dir)
+        return path if path.is_absolute() else Path(self.root) / path
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_path / 'alphapeer.db'}"
+
+
+_SECTIONS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in {"secrets", "root"}}
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Turn a TOML or environment value into ``kind`` or fail naming ``key``."""
+    if get_origin(kind) in (Union, types.UnionType):
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected text, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported setting type")  # pragma: no cover
+
+
+def _section(name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    cls = _SECTIONS[name].default_factory  # type: ignore[misc]
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in hints:
+            raise ConfigError(f"[{name}] {key}: unknown setting")
+        values[key] = _coerce(value, hints[key], f"[{name}] {key}")
+    for key in hints:
+        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        if env_name in env:
+            values[key] = _coerce(env[env_name], hints[key], env_name)
+    return cls(**values)
+
+
+def _check_env_names(env: Mapping[str, str]) -> None:
+    known = {
+        f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        for section, f in _SECTIONS.items()
+        for key in get_type_hints(f.default_factory)  # type: ignore[arg-type]
+    }
+    for name in env:
+        if name.startswith(ENV_PREFIX) and name not in known and name not in RESERVED_ENV:
+            raise ConfigError(f"{name}: unknown setting (check the spelling)")
+
+
+def _validate(s: Settings) -> None:
+    for key, zone in (("[app] default_timezone", s.app.default_timezone),):
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{key}: unknown timezone {zone!r}") from None
+    if s.app.env not in {"development", "production", "test"}:
+        raise ConfigError(
+            f"[app] env: expected development, production or test, got {s.app.env!r}"
+        )
+    if s.telegram.mode not in {"polling", "webhook"}:
+        raise ConfigError(f"[telegram] mode: expected polling or webhook, got {s.telegram.mode!r}")
+    if not 0 < s.web.port < 65536:
+        raise ConfigError(f"[web] port: expected 1-65535, got {s.web.port}")
+    url = urlsplit(s.web.public_url)
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        raise ConfigError(f"[web] public_url: expected an http(s) URL, got {s.web.public_url!r}")
+    pcts = (s.split.platform_pct, s.split.creator_pct, s.split.teacher_pct)
+    if any(p < 0 for p in pcts) or sum(pcts) != 100:
+        raise ConfigError(
+            f"[split] platform_pct + creator_pct + teacher_pct must add up to 100, got {pcts}"
+        )
+    for name in ("hold_minutes", "horizon_days", "late_cancel_hours", "pay_link_minutes"):
+        if getattr(s.booking, name) <= 0:
+            raise ConfigError(f"[booking] {name}: must be positive")
+    if s.booking.min_notice_minutes < 0:
+        raise ConfigError("[booking] min_notice_minutes: must not be negative")
+    scheme = s.database_url.split(":", 1)[0]
+    if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+        raise ConfigError(
+            "[database] url: expected sqlite+aiosqlite:// or postgresql+asyncpg://, "
+            f"got {scheme!r}"
+        )
+
+
+def _secret_key(env: Mapping[str, str], app: AppSettings, data_path: Path) -> str:
+    """The signing key: from the environment, or (outside production) a local generated file."""
+    if env.get("ALPHAPEER_SECRET_KEY"):
+        key = env["ALPHAPEER_SECRET_KEY"]
+        if len(key) < 32:
+            raise ConfigError("ALPHAPEER_SECRET_KEY: must be at least 32 characters")
+        return key
+    if app.env == "production":
+        raise ConfigError("ALPHAPEER_SECRET_KEY: required in production")
+    keyfile = data_path / "secret.key"
+    if keyfile.exists():
+        return keyfile.read_text().strip()
+    data_path.mkdir(parents=True, exist_ok=True)
+    key = _secrets.token_urlsafe(48)
+    keyfile.write_text(key)
+    keyfile.chmod(0o600)
+    return key
+
+
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (``ALPHAPEER_CONFIG`` or ``./config.toml``) and the environment."""
+    env = dict(os.environ if env is None else env)
+    chosen = path or env.get("ALPHAPEER_CONFIG") or "config.toml"
+    file = Path(chosen)
+    raw: dict[str, Any] = {}
+    if file.exists():
+        try:
+            raw = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    elif path or env.get("ALPHAPEER_CONFIG"):
+        raise ConfigError(f"ALPHAPEER_CONFIG: file {file} does not exist")
+    for name, value in raw.items():
+        if name not in _SECTIONS or not isinstance(value, dict):
+            raise ConfigError(f"[{name}]: unknown section")
+    _check_env_names(env)
+    sections = {name: _section(name, raw.get(name, {}), env) for name in _SECTIONS}
+    root = str(file.resolve().parent) if file.exists() else str(Path.cwd())
+    partial = Settings(**sections, root=root)
+    secrets = Secrets(
+        secret_key=_secret_key(env, partial.app, partial.data_path),
+        telegram_token=env.get("TELEGRAM_BOT_TOKEN", ""),
+        discord_token=env.get("DISCORD_BOT_TOKEN", ""),
+    )
+    settings = dataclasses.replace(partial, secrets=secrets)
+    _validate(settings)
+    return settings

@@ -1,0 +1,20 @@
+"""Tables. Importing this package registers every table on ``Base.metadata``."""
+
+from core.models.account import Identity, User, UserRole
+from core.models.availability import AvailabilityRule
+from core.models.booking import ACTIVE_STATUSES, Booking
+from core.models.catalogue import Course, CourseModule, CourseTeacher
+from core.models.conversation import Conversation
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AvailabilityRule",
+    "Booking",
+    "Conversation",
+    "Course",
+    "CourseModule",
+    "CourseTeacher",
+    "Identity",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,71 @@
+"""Bookings. Overlap guards live in the database (see the initial migration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime
+from core.money import Money
+
+BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired", "completed")
+# Statuses that occupy the teacher's and the student's time.
+ACTIVE_STATUSES = ("held", "confirmed")
+_ACTIVE_SQL = text("status IN ('held', 'confirmed')")
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="positive_length"),
+        CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="known_status"),
+        CheckConstraint("kind IN ('lesson', 'intro')", name="known_kind"),
+        CheckConstraint("teacher_id <> student_id", name="not_self"),
+        # Exact-start duplicates are refused on every backend; overlaps by trigger / exclusion.
+        Index(
+            "uq_booking_teacher_active_start",
+            "teacher_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+        Index(
+            "uq_booking_student_active_start",
+            "student_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+        Index("ix_booking_teacher_time", "teacher_id", "starts_at"),
+        Index("ix_booking_student_time", "student_id", "starts_at"),
+        Index("ix_booking_status_hold", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="lesson")
+    status: Mapped[str] = mapped_column(String(12), default="held")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    price_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    late_cancel: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_minor, self.currency)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

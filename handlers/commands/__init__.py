@@ -1,0 +1,13 @@
+"""The commands Alpha Peer understands, assembled into one registry."""
+
+from __future__ import annotations
+
+from handlers.commands import book, cancel, courses, help, mybookings, profile, start
+from handlers.registry import Registry
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    for module in (start, help, courses, book, mybookings, cancel, profile):
+        registry.add(module.COMMAND)
+    return registry

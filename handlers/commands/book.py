@@ -1,0 +1,377 @@
+"""/book: course → teacher → day → time → confirm → held, with a pay link."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime
+
+from core.availability import Slot, booking_window, list_free_slots
+from core.booking import hold_slot
+from core.catalogue import find_course_by_slug, get_published_course, list_course_teachers
+from core.catalogue import list_courses as list_published
+from core.errors import DomainError, NotFound
+from core.models import Course, User
+from core.timezone import format_local, local
+from handlers import payload
+from handlers.context import Ctx
+from handlers.display import zone_note
+from handlers.flow import (
+    Choice,
+    Finish,
+    Flow,
+    Goto,
+    Input,
+    Next,
+    Outcome,
+    Prompt,
+    Reject,
+    Stay,
+    Step,
+)
+from handlers.links import pay_url
+from handlers.registry import Command
+from handlers.reply import Button, Reply, clip
+
+COURSES_PER_PAGE = 4
+TEACHERS_PER_PAGE = 3
+DAYS_PER_PAGE = 15
+TIMES_PER_PAGE = 16
+BACK = "back"
+ANY = "any"
+
+
+def _minute(moment: datetime) -> str:
+    return str(int(moment.timestamp()) // 60)
+
+
+def _from_minute(value: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) * 60, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _page_nav(ctx: Ctx, total: int, per_page: int) -> tuple[int, list[Choice]]:
+    pages = max(1, (total + per_page - 1) // per_page)
+    page = min(max(int(ctx.data.get("page", 1)), 1), pages)
+    nav = []
+    if page > 1:
+        nav.append(Choice("‹ Earlier", f"p:{page - 1}"))
+    if page < pages:
+        nav.append(Choice("Later ›", f"p:{page + 1}"))
+    return page, nav
+
+
+def _turn_page(ctx: Ctx, value: str | None) -> bool:
+    if value and value.startswith("p:") and value[2:].isdigit():
+        ctx.data["page"] = int(value[2:])
+        return True
+    return False
+
+
+async def _course(ctx: Ctx) -> Course:
+    return await get_published_course(ctx.uow, int(ctx.data["course_id"]))
+
+
+async def _slots(ctx: Ctx, course: Course, teachers: list[User]) -> list[Slot]:
+    start, end = booking_window(ctx.uow)
+    teachers = [t for t in teachers if t.id != ctx.user.id]
+    return await list_free_slots(
+        ctx.uow, teachers, course.session_minutes, student_id=ctx.user.id, start=start, end=end
+    )
+
+
+async def _course_and_teacher(ctx: Ctx) -> tuple[Course, User]:
+    course = await _course(ctx)
+    wanted = int(ctx.data["teacher_id"])
+    teacher = next(
+        (t for t in await list_course_teachers(ctx.uow, course.id) if t.id == wanted), None
+    )
+    if teacher is None:
+        raise NotFound("teacher")
+    return course, teacher
+
+
+def _local_day(slot: Slot, user: User) -> date:
+    return local(slot.starts_at, user.timezone).date()
+
+
+# --- start -------------------------------------------------------------------------------
+
+
+async def on_start(ctx: Ctx, args: str) -> Finish | None:
+    wanted = args.strip().lower()[:48]
+    if not wanted:
+        return None
+    course = None
+    if wanted.isdigit():
+        try:
+            course = await get_published_course(ctx.uow, int(wanted))
+        except NotFound:
+            course = None
+    else:
+        course = await find_course_by_slug(ctx.uow, wanted)
+    if course is None:
+        ctx.data["notice"] = "I couldn't find that course, so here are all of them."
+    else:
+        ctx.data["course_id"] = course.id
+    return None
+
+
+# --- course ------------------------------------------------------------------------------
+
+
+async def ask_course(ctx: Ctx) -> Prompt:
+    courses = await list_published(ctx.uow)
+    notice = ctx.data.pop("notice", None)
+    lead = f"{notice}\n\n" if notice else ""
+    if not courses:
+        return Prompt(lead + "No courses are open for booking yet — check back soon.")
+    page, nav = _page_nav(ctx, len(courses), COURSES_PER_PAGE)
+    shown = courses[(page - 1) * COURSES_PER_PAGE : page * COURSES_PER_PAGE]
+    rows = [(Choice(clip(f"{c.title} · {c.price}", 80), str(c.id)),) for c, _ in shown]
+    if nav:
+        rows.append(tuple(nav))
+    return Prompt(
+        lead + "🗓 Which course would you like a session for? (Tap one, or type part of its name.)",
+        tuple(rows),
+    )
+
+
+async def on_course(ctx: Ctx, inp: Input) -> Outcome:
+    if _turn_page(ctx, inp.value):
+        return Stay()
+    chosen: int | None = None
+    if inp.value and inp.value.isdigit():
+        chosen = int(inp.value)
+    elif inp.text:
+        wanted = inp.text.strip().casefold()
+        found = [c for c, _ in await list_published(ctx.uow) if wanted in c.title.casefold()]
+        if len(found) > 1:
+            return Reject(f"{len(found)} courses match “{clip(inp.text, 40)}”. Tap one below.")
+        if not found:
+            return Reject(f"No course matches “{clip(inp.text, 40)}”. Tap one below.")
+        chosen = found[0].id
+    if chosen is None:
+        return Reject("Please tap a course below.")
+    course = await get_published_course(ctx.uow, chosen)
+    ctx.data.pop("page", None)
+    ctx.data["course_id"] = course.id
+    return Next()
+
+
+# --- teacher -----------------------------------------------------------------------------
+
+
+async def ask_teacher(ctx: Ctx) -> Prompt:
+    course = await _course(ctx)
+    teachers = [t for t in await list_course_teachers(ctx.uow, course.id) if t.id != ctx.user.id]
+    slots = await _slots(ctx, course, teachers)
+    first: dict[int, Slot] = {}
+    for s in slots:
+        first.setdefault(s.teacher_id, s)
+    back = (Choice("‹ Other course", BACK),)
+    if not first:
+        return Prompt(
+            f"Sorry — nobody teaching {course.title} has a free time in the next "
+            f"{ctx.settings.booking.horizon_days} days. Try another course.",
+            (back,),
+        )
+    ranked = sorted((t for t in teachers if t.id in first), key=lambda t: first[t.id])
+    page, nav = _page_nav(ctx, len(ranked), TEACHERS_PER_PAGE)
+    shown = ranked[(page - 1) * TEACHERS_PER_PAGE : page * TEACHERS_PER_PAGE]
+    soonest = format_local(slots[0].starts_at, ctx.user.timezone)
+    rows: list[tuple[Choice, ...]] = [(Choice(f"⚡ First available · {soonest}", ANY),)]
+    rows += [
+        (
+            Choice(
+                clip(
+                    f"{t.display_name} · next "
+                    f"{format_local(first[t.id].starts_at, ctx.user.timezone)}",
+                    80,
+                ),
+                str(t.id),
+            ),
+        )
+        for t in shown
+    ]
+    rows.append(back + tuple(nav))
+    return Prompt(
+        f"👩‍🏫 {course.title} — {course.price} per {course.session_minutes} min.\n"
+        f"Who would you like to learn with? ({zone_note(ctx.user)})",
+        tuple(rows),
+    )
+
+
+async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
+    if _turn_page(ctx, inp.value):
+        return Stay()
+    if inp.value == BACK:
+        ctx.data.clear()
+        return Goto("course")
+    course = await _course(ctx)
+    teachers = [t for t in await list_course_teachers(ctx.uow, course.id) if t.id != ctx.user.id]
+    if inp.value == ANY:
+        slots = await _slots(ctx, course, teachers)
+        if not slots:
+            return Reject("Those times were just taken. Please pick a teacher.")
+        soonest = [s for s in slots if s.starts_at == slots[0].starts_at]
+        pick = random.choice(soonest)  # fair among equally soon teachers
+        ctx.data.update(teacher_id=pick.teacher_id, slot=_minute(pick.starts_at))
+        ctx.data.pop("page", None)
+        return Goto("confirm")
+    if not inp.value or not inp.value.isdigit() or int(inp.value) not in {t.id for t in teachers}:
+        return Reject("Please tap a teacher below.")
+    ctx.data.pop("page", None)
+    ctx.data["teacher_id"] = int(inp.value)
+    return Next()
+
+
+# --- day ---------------------------------------------------------------------------------
+
+
+async def ask_day(ctx: Ctx) -> Prompt:
+    course, teacher = await _course_and_teacher(ctx)
+    slots = await _slots(ctx, course, [teacher])
+    days = sorted({_local_day(s, ctx.user) for s in slots})
+    back = (Choice("‹ Teachers", BACK),)
+    if not days:
+        return Prompt(
+            f"{teacher.display_name} has no free times left. Pick someone else.", (back,)
+        )
+    page, nav = _page_nav(ctx, len(days), DAYS_PER_PAGE)
+    shown = days[(page - 1) * DAYS_PER_PAGE : page * DAYS_PER_PAGE]
+    choices = [Choice(d.strftime("%a %d %b"), f"d:{d.isoformat()}") for d in shown]
+    rows = [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)][:4]
+    rows.append(back + tuple(nav))
+    return Prompt(
+        f"📅 Days when {teacher.display_name} is free ({zone_note(ctx.user)}):", tuple(rows)
+    )
+
+
+async def on_day(ctx: Ctx, inp: Input) -> Outcome:
+    if _turn_page(ctx, inp.value):
+        return Stay()
+    if inp.value == BACK:
+        ctx.data.pop("teacher_id", None)
+        ctx.data.pop("page", None)
+        return Goto("teacher")
+    if not inp.value or not inp.value.startswith("d:"):
+        return Reject("Please tap a day below (or type it as shown, e.g. “Tue 24 Nov”).")
+    try:
+        day = date.fromisoformat(inp.value[2:])
+    except ValueError:
+        return Reject("Please tap a day below.")
+    ctx.data.pop("page", None)
+    ctx.data["day"] = day.isoformat()
+    return Next()
+
+
+# --- time --------------------------------------------------------------------------------
+
+
+async def ask_time(ctx: Ctx) -> Prompt:
+    course, teacher = await _course_and_teacher(ctx)
+    slots = await _slots(ctx, course, [teacher])
+    day = date.fromisoformat(ctx.data["day"])
+    todays = [s for s in slots if _local_day(s, ctx.user) == day]
+    back = (Choice("‹ Other day", BACK),)
+    if not todays:
+        return Prompt("No free times are left that day. Please pick another day.", (back,))
+    page, nav = _page_nav(ctx, len(todays), TIMES_PER_PAGE)
+    shown = todays[(page - 1) * TIMES_PER_PAGE : page * TIMES_PER_PAGE]
+    choices = [
+        Choice(
+            format_local(s.starts_at, ctx.user.timezone, with_date=False),
+            f"t:{_minute(s.starts_at)}",
+        )
+        for s in shown
+    ]
+    rows = [tuple(choices[i : i + 4]) for i in range(0, len(choices), 4)]
+    rows.append(back + tuple(nav))
+    return Prompt(
+        f"🕒 {day.strftime('%A %d %B')} with {teacher.display_name} — pick a start "
+        f"time ({zone_note(ctx.user)}):",
+        tuple(rows),
+    )
+
+
+async def on_time(ctx: Ctx, inp: Input) -> Outcome:
+    if _turn_page(ctx, inp.value):
+        return Stay()
+    if inp.value == BACK:
+        ctx.data.pop("day", None)
+        ctx.data.pop("page", None)
+        return Goto("day")
+    when = _from_minute(inp.value[2:]) if inp.value and inp.value.startswith("t:") else None
+    if when is None:
+        return Reject("Please tap a time below (or type it as shown, e.g. 18:00).")
+    ctx.data.pop("page", None)
+    ctx.data["slot"] = _minute(when)
+    return Next()
+
+
+# --- confirm -----------------------------------------------------------------------------
+
+
+async def ask_confirm(ctx: Ctx) -> Prompt:
+    course, teacher = await _course_and_teacher(ctx)
+    when = _from_minute(ctx.data["slot"])
+    assert when is not None
+    hold = ctx.settings.booking.hold_minutes
+    theirs = format_local(when, teacher.timezone, with_date=False)
+    return Prompt(
+        f"Please check your session:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
+        f"🗓 {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)}; "
+        f"{theirs} for {teacher.display_name})\n⏱ {course.session_minutes} minutes\n"
+        f"💳 {course.price}\n\nI'll hold this time for {hold} minutes while you pay.",
+        ((Choice("✅ Hold & pay", "ok"), Choice("‹ Change time", BACK)),),
+    )
+
+
+async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
+    if inp.value == BACK:
+        for key in ("slot", "day", "page"):
+            ctx.data.pop(key, None)
+        return Goto("day")
+    if inp.value != "ok":
+        return Reject("Tap “Hold & pay” to continue, or “Change time”.")
+    when = _from_minute(ctx.data["slot"])
+    assert when is not None
+    try:
+        booking = await hold_slot(
+            ctx.uow, ctx.user, int(ctx.data["course_id"]), int(ctx.data["teacher_id"]), when
+        )
+    except DomainError as exc:
+        ctx.data.pop("slot", None)
+        ctx.data.pop("day", None)
+        return Goto("day", note=f"⚠️ {exc.user_message}")
+    course = await _course(ctx)
+    until = format_local(booking.hold_expires_at or when, ctx.user.timezone, with_date=False)
+    reply = Reply(
+        f"✅ Held! Session #{booking.id}: {course.title}, "
+        f"{format_local(when, ctx.user.timezone)}.\n"
+        f"Pay by {until} to confirm it — after that the time is released.",
+        (
+            (Button(f"💳 Pay {booking.price}", url=pay_url(ctx.settings, booking)),),
+            (Button("📋 My bookings", action=payload.command("mybookings")),),
+        ),
+        tone="success",
+        replace=ctx.clicked,
+    )
+    return Finish((reply,))
+
+
+FLOW = Flow(
+    "book",
+    (
+        Step("course", ask_course, on_course, skip=lambda ctx: "course_id" in ctx.data),
+        Step("teacher", ask_teacher, on_teacher),
+        Step("day", ask_day, on_day),
+        Step("time", ask_time, on_time),
+        Step("confirm", ask_confirm, on_confirm),
+    ),
+    start=on_start,
+)
+
+COMMAND = Command("book", "Book a session with a teacher", flow=FLOW, args_hint="[course]")

@@ -1,0 +1,21 @@
+"""/help: the commands open to this person's roles."""
+
+from __future__ import annotations
+
+from handlers.context import Ctx
+from handlers.display import menu_buttons
+from handlers.registry import Command
+from handlers.reply import Reply
+
+
+async def show_help(ctx: Ctx, _args: str) -> list[Reply]:
+    assert ctx.registry is not None, "the dispatcher passes its registry"
+    lines = ["Here's what I can do:"]
+    for command in ctx.registry.for_roles(ctx.user.role_names):
+        hint = f" {command.args_hint}" if command.args_hint else ""
+        lines.append(f"/{command.name}{hint} — {command.description}")
+    lines.append("\nAt any step, /cancel stops what you're doing without changing anything.")
+    return [Reply("\n".join(lines), menu_buttons(), replace=ctx.clicked)]
+
+
+COMMAND = Command("help", "What I can do for you", handler=show_help, needs_onboarding=False)

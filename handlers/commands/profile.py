@@ -1,0 +1,80 @@
+"""/profile: see and edit your name and timezone."""
+
+from __future__ import annotations
+
+from core.account import rename, set_timezone
+from core.errors import InvalidInput
+from core.timezone import format_local, zone_label
+from handlers import payload
+from handlers.commands.start import ZONES
+from handlers.context import Ctx
+from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Step
+from handlers.registry import Command
+from handlers.reply import Button, Reply
+
+FIELDS = {"name", "timezone"}
+
+
+def card(ctx: Ctx, note: str | None = None) -> Reply:
+    user = ctx.user
+    roles = ", ".join(sorted(user.role_names)) or "none yet"
+    now = format_local(ctx.uow.clock.now(), user.timezone, with_date=False)
+    lines = [
+        f"👤 {user.display_name}",
+        f"Roles: {roles}",
+        f"Timezone: {zone_label(user.timezone)} (it's {now} there)",
+        f"Member since {user.created_at.strftime('%d %b %Y')}",
+    ]
+    if note:
+        lines.insert(0, note + "\n")
+    return Reply(
+        "\n".join(lines),
+        (
+            (
+                Button("✏️ Change name", action=payload.command("profile", "name")),
+                Button("🌍 Change timezone", action=payload.command("profile", "timezone")),
+            ),
+        ),
+        replace=ctx.clicked,
+        tone="success" if note else "info",
+    )
+
+
+async def on_start(ctx: Ctx, args: str) -> Finish | None:
+    field = args.strip().lower()
+    if field in FIELDS:
+        ctx.data["field"] = field
+        return None
+    return Finish((card(ctx),))
+
+
+async def ask_value(ctx: Ctx) -> Prompt:
+    if ctx.data["field"] == "name":
+        return Prompt(
+            f"What should people call you? (now: {ctx.user.display_name})\n"
+            "Type a name of up to 64 characters."
+        )
+    rows = tuple(
+        tuple(Choice(label, zone) for label, zone in ZONES[i : i + 3])
+        for i in range(0, len(ZONES), 3)
+    )
+    return Prompt(
+        f"Your timezone is {zone_label(ctx.user.timezone)}. Tap a new one, or type "
+        "your city (e.g. Berlin) or an offset such as UTC+2.",
+        rows,
+    )
+
+
+async def on_value(ctx: Ctx, inp: Input) -> Outcome:
+    try:
+        if ctx.data["field"] == "name":
+            rename(ctx.user, inp.text or "")
+        else:
+            set_timezone(ctx.user, inp.value or inp.text or "")
+    except InvalidInput as exc:
+        return Reject(exc.user_message)
+    return Finish((card(ctx, "✅ Saved."),))
+
+
+FLOW = Flow("profile", (Step("value", ask_value, on_value, free_text=True),), start=on_start)
+COMMAND = Command("profile", "See and edit your profile", flow=FLOW)

@@ -1,0 +1,129 @@
+"""One entry point for every surface: a Turn in, Replies out, one transaction per turn."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from core.account import ensure_user
+from core.conversation import clear_conversation
+from core.errors import DomainError
+from core.uow import Database
+from handlers import payload, texts
+from handlers.context import Ctx
+from handlers.flow import Flow, FlowEngine, FlowResult, Input, find_active
+from handlers.registry import Command, Registry
+from handlers.reply import Reply
+from handlers.turn import Turn, parse_command_line
+
+log = logging.getLogger("alphapeer.dispatch")
+ONBOARDING = "start"
+
+
+class Dispatcher:
+    def __init__(
+        self, db: Database, registry: Registry, extra_flows: dict[str, Flow] | None = None
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.engine = FlowEngine({**registry.flows(), **(extra_flows or {})})
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        """Handle one turn; never raises, never shows a traceback."""
+        try:
+            async with self.db.uow() as uow:
+                user = await ensure_user(uow, turn.platform, turn.user_key, turn.display_name)
+                return await self._route(Ctx(uow, user, turn, registry=self.registry))
+        except DomainError as exc:
+            return [Reply(exc.user_message, tone="warning", private=True)]
+        except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
+            log.warning("database unavailable: %s", exc)
+            return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                log.warning("database connection lost: %s", exc)
+                return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+            return [self._incident(turn)]
+        except Exception:
+            return [self._incident(turn)]
+
+    def _incident(self, turn: Turn) -> Reply:
+        incident = secrets.token_hex(4)
+        log.exception(
+            "incident %s handling %s turn from %s", incident, turn.platform, turn.user_key
+        )
+        return Reply(texts.APOLOGY.format(incident=incident), tone="error", private=True)
+
+    async def _route(self, ctx: Ctx) -> list[Reply]:
+        turn = ctx.turn
+        if turn.command is not None:
+            return await self._command(ctx, turn.command, turn.args)
+        if turn.action is not None:
+            return await self._action(ctx, turn.action)
+        conv = await find_active(ctx)
+        if conv is not None:
+            inp = Input(text=turn.text, attachment=turn.attachment)
+            return await self._finish(ctx, await self.engine.resume(ctx, conv, inp))
+        if ctx.user.onboarded_at is None:
+            return await self._command(ctx, ONBOARDING, "")
+        if turn.text is not None:
+            line = parse_command_line(turn.text.strip())
+            if line is not None:  # a command typed where the platform didn't parse it
+                return await self._command(ctx, *line)
+            return [Reply(texts.NOT_UNDERSTOOD)]
+        return [Reply(texts.NO_FILES_HERE)]
+
+    async def _command(self, ctx: Ctx, name: str, args: str) -> list[Reply]:
+        command = self.registry.get(name)
+        if command is None:
+            return [Reply(texts.UNKNOWN_COMMAND.format(name=name[:32]), tone="warning")]
+        if not command.allowed(ctx.user.role_names):
+            return [Reply(texts.NOT_FOR_YOU.format(name=name), tone="warning")]
+        if name == "cancel" and ctx.turn.command is not None:
+            conv = await find_active(ctx)
+            if conv is not None:  # /cancel first leaves whatever flow is running
+                await clear_conversation(ctx.uow, ctx.turn.key)
+                what = conv.flow if conv.flow != "cancel" else "cancelling"
+                return [Reply(texts.FLOW_STOPPED_HINT.format(what=what))]
+        if command.needs_onboarding and ctx.user.onboarded_at is None:
+            line = f"{name} {args}".strip()
+            return await self._run(ctx, self._onboarding(), "", seed={"then": line})
+        return await self._run(ctx, command, args)
+
+    def _onboarding(self) -> Command:
+        command = self.registry.get(ONBOARDING)
+        assert command is not None, "the registry must define /start"
+        return command
+
+    async def _run(
+        self, ctx: Ctx, command: Command, args: str, seed: dict[str, str] | None = None
+    ) -> list[Reply]:
+        if command.flow is not None:
+            result = await self.engine.begin(ctx, command.flow, args, seed)
+            return await self._finish(ctx, result)
+        assert command.handler is not None
+        return await command.handler(ctx, args)
+
+    async def _finish(self, ctx: Ctx, result: FlowResult) -> list[Reply]:
+        replies = list(result.replies)
+        if result.then:
+            line = parse_command_line("/" + result.then)
+            if line is not None:
+                replies += await self._command(ctx, *line)
+        return replies
+
+    async def _action(self, ctx: Ctx, raw: str) -> list[Reply]:
+        parsed = payload.decode(raw)
+        if parsed is None:
+            return [Reply(texts.BUTTON_INVALID, tone="warning", private=True)]
+        if parsed.kind == payload.COMMAND:
+            return await self._command(ctx, parsed.tag, parsed.data)
+        conv = await find_active(ctx)
+        known = conv is not None and any(v == parsed.data for _, v in conv.choices or [])
+        if conv is None or conv.nonce != parsed.tag or not known:
+            return [Reply(texts.MENU_EXPIRED, tone="warning", private=True)]
+        result = await self.engine.resume(ctx, conv, Input(value=parsed.data))
+        return await self._finish(ctx, result)

@@ -1,0 +1,20 @@
+"""Public links to our web server (pay, and later join and verify), signed and expiring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.config import Settings
+from core.models import Booking
+from core.signing import sign_token
+
+PAY = "pay"
+
+
+def pay_url(settings: Settings, booking: Booking) -> str:
+    """The checkout link for a held booking; it lapses with the hold."""
+    expires = booking.hold_expires_at or (
+        booking.created_at + timedelta(minutes=settings.booking.pay_link_minutes)
+    )
+    token = sign_token(settings.secrets.secret_key, PAY, str(booking.id), expires)
+    return f"{settings.web.public_url.rstrip('/')}/pay/{token}"

@@ -1,0 +1,70 @@
+"""What the bot says back. Limits are the stricter of Telegram and Discord, checked here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_TEXT = 2000  # Discord message content; Telegram allows 4096
+MAX_ROWS = 5  # Discord action rows
+MAX_PER_ROW = 5  # Discord buttons per row
+MAX_LABEL = 80  # Discord button label
+MAX_PAYLOAD_BYTES = 64  # Telegram callback_data
+TONES = ("info", "success", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Button:
+    """Either an action (a payload string sent back to us) or a URL to open."""
+
+    label: str
+    action: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.action is None) == (self.url is None):
+            raise ValueError(f"button {self.label!r} needs exactly one of action or url")
+        if not 1 <= len(self.label) <= MAX_LABEL:
+            raise ValueError(f"button label must be 1-{MAX_LABEL} characters: {self.label!r}")
+        if self.action is not None and len(self.action.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload over {MAX_PAYLOAD_BYTES} bytes: {self.action!r}")
+        if self.url is not None and not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"button URL must be http(s): {self.url!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    replace: bool = False  # edit the message whose button was pressed
+    private: bool = False  # only the asker sees it (Discord ephemeral)
+    tone: str = "info"
+    image: bytes | None = field(default=None, repr=False)
+    file_name: str | None = None
+    file: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("a reply needs text")
+        if len(self.text) > MAX_TEXT:
+            raise ValueError(f"reply text over {MAX_TEXT} characters ({len(self.text)})")
+        if len(self.buttons) > MAX_ROWS:
+            raise ValueError(f"more than {MAX_ROWS} button rows")
+        for row in self.buttons:
+            if not 1 <= len(row) <= MAX_PER_ROW:
+                raise ValueError(f"a button row needs 1-{MAX_PER_ROW} buttons")
+        if self.tone not in TONES:
+            raise ValueError(f"unknown tone {self.tone!r}")
+
+    @property
+    def all_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+
+def rows_of(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out ``per_row`` to a row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Shorten user-supplied text to fit, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

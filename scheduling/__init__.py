@@ -1,0 +1,1 @@
+"""Periodic work. The database is the source of truth; jobs only sweep it."""

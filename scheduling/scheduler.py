@@ -1,0 +1,34 @@
+"""APScheduler 3 wiring (in-memory job store: the jobs themselves keep no state)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.uow import Database
+from scheduling.jobs import sweep_expired_holds
+
+log = logging.getLogger("alphapeer.scheduler")
+
+
+async def _guarded(job: Any, db: Database) -> None:
+    try:
+        await job(db)
+    except Exception:  # a failed sweep is retried at the next tick; never kill the scheduler
+        log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+
+
+def build_scheduler(db: Database, sweep_seconds: int) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        _guarded,
+        "interval",
+        seconds=sweep_seconds,
+        args=(sweep_expired_holds, db),
+        id="sweep_expired_holds",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler

@@ -1,0 +1,1 @@
+"""The small web server: health, checkout links, and (later) webhooks and join redirects."""

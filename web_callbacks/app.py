@@ -1,0 +1,87 @@
+"""aiohttp application: one unit of work per request, nothing created at import time."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiohttp import web
+from sqlalchemy import text
+
+from core.booking import BookingView
+from core.errors import NotFound
+from core.models import Booking, Course, User
+from core.signing import verify_token
+from core.timezone import format_local
+from core.uow import Database
+from handlers.links import PAY
+from web_callbacks.pages import page, rows
+
+log = logging.getLogger("alphapeer.web")
+DB_KEY: web.AppKey[Database] = web.AppKey("db", Database)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    db = request.app[DB_KEY]
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not healthy"; the reason goes to the log
+        log.warning("health check failed: %s", exc)
+        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def _pay_view(db: Database, token: str) -> BookingView:
+    subject = verify_token(db.settings.secrets.secret_key, PAY, token, db.clock.now())
+    async with db.uow() as uow:
+        booking = await uow.session.get(Booking, int(subject))
+        if booking is None:
+            raise NotFound("booking")
+        course = await uow.session.get(Course, booking.course_id)
+        teacher = await uow.session.get(User, booking.teacher_id)
+        student = await uow.session.get(User, booking.student_id)
+        assert course and teacher and student
+        return BookingView(booking, course.title, teacher.display_name, student.display_name)
+
+
+async def pay(request: web.Request) -> web.Response:
+    """Checkout placeholder until payments land: shows what is held and until when."""
+    db = request.app[DB_KEY]
+    try:
+        view = await _pay_view(db, request.match_info["token"])
+    except NotFound:
+        body = "<p>This payment link is invalid or has expired. Book again in the chat.</p>"
+        return web.Response(text=page("Link expired", body), content_type="text/html", status=404)
+    b = view.booking
+    if b.status != "held" or (b.hold_expires_at and b.hold_expires_at <= db.clock.now()):
+        body = f"<p>Session #{b.id} is {escape(b.status)}, so there is nothing to pay here.</p>"
+        return web.Response(
+            text=page("Nothing to pay", body), content_type="text/html", status=410
+        )
+    details = rows(
+        [
+            ("Course", view.course_title),
+            ("Teacher", view.teacher_name),
+            ("When", format_local(b.starts_at, "UTC") + " UTC"),
+            ("Price", str(b.price)),
+            (
+                "Held until",
+                format_local(b.hold_expires_at or b.starts_at, "UTC", with_date=False) + " UTC",
+            ),
+        ]
+    )
+    body = (
+        f"<p><span class=tag>Checkout preview</span></p><div class=box>{details}</div>"
+        "<p>Online payment opens on this page soon. Your time stays held until the time "
+        "above; the money will be held safely until your session is complete.</p>"
+    )
+    return web.Response(text=page(f"Pay for session #{b.id}", body), content_type="text/html")
+
+
+def create_app(db: Database) -> web.Application:
+    app = web.Application()
+    app[DB_KEY] = db
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/pay/{token}", pay)
+    return app
