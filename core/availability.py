@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 
 from core.errors import InvalidInput
 from core.models import ACTIVE_STATUSES, AvailabilityRule, Booking, User
@@ -72,7 +72,7 @@ def booking_window(uow: UnitOfWork) -> tuple[datetime, datetime]:
     return now + timedelta(minutes=cfg.min_notice_minutes), now + timedelta(days=cfg.horizon_days)
 
 
-def _occupying(now: datetime) -> object:
+def _occupying(now: datetime) -> ColumnElement[bool]:
     """Bookings that take up time: confirmed ones, and holds that have not lapsed."""
     return and_(
         Booking.status.in_(ACTIVE_STATUSES),

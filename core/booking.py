@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -130,7 +130,7 @@ async def get_booking_for(uow: UnitOfWork, user: User, booking_id: int) -> Booki
     return booking
 
 
-def _views_query() -> object:
+def _views_query() -> Select[Booking, str, str, str]:
     teacher, student = aliased(User), aliased(User)
     return (
         select(Booking, Course.title, teacher.display_name, student.display_name)
@@ -146,7 +146,7 @@ async def list_upcoming_bookings(
     """Active bookings (as student or teacher) that have not ended, soonest first."""
     now = uow.clock.now()
     stmt = (
-        _views_query()  # type: ignore[attr-defined]
+        _views_query()
         .where(
             or_(Booking.student_id == user.id, Booking.teacher_id == user.id),
             Booking.status.in_(ACTIVE_STATUSES),
@@ -161,7 +161,7 @@ async def list_upcoming_bookings(
 
 
 async def get_booking_view(uow: UnitOfWork, user: User, booking_id: int) -> BookingView:
-    stmt = _views_query().where(Booking.id == booking_id)  # type: ignore[attr-defined]
+    stmt = _views_query().where(Booking.id == booking_id)
     row = (await uow.session.execute(stmt)).one_or_none()
     if row is None or user.id not in (row[0].student_id, row[0].teacher_id):
         raise NotFound("booking")

@@ -117,7 +117,16 @@ class Settings:
         return self.database.url or f"sqlite+aiosqlite:///{self.data_path / 'alphapeer.db'}"
 
 
-_SECTIONS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in {"secrets", "root"}}
+_SECTIONS: dict[str, type[Any]] = {
+    "app": AppSettings,
+    "database": DatabaseSettings,
+    "web": WebSettings,
+    "telegram": TelegramSettings,
+    "discord": DiscordSettings,
+    "booking": BookingSettings,
+    "split": SplitSettings,
+    "scheduler": SchedulerSettings,
+}
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
@@ -147,7 +156,7 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
 
 
 def _section(name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
-    cls = _SECTIONS[name].default_factory  # type: ignore[misc]
+    cls = _SECTIONS[name]
     hints = get_type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -164,8 +173,8 @@ def _section(name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> Any:
 def _check_env_names(env: Mapping[str, str]) -> None:
     known = {
         f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
-        for section, f in _SECTIONS.items()
-        for key in get_type_hints(f.default_factory)  # type: ignore[arg-type]
+        for section, cls in _SECTIONS.items()
+        for key in get_type_hints(cls)
     }
     for name in env:
         if name.startswith(ENV_PREFIX) and name not in known and name not in RESERVED_ENV:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
@@ -19,11 +20,27 @@ BANNER = (
 )
 
 
+def _reader(stdin: TextIO) -> asyncio.Queue[str]:
+    """Lines from a daemon thread, so Ctrl-C never waits for a blocked read; "" = end."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            line = stdin.readline()
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=pump, name="terminal-stdin", daemon=True).start()
+    return lines
+
+
 async def run_terminal(
     handle: Handle, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
 ) -> int:
     """Run until end of input; returns the exit status (0)."""
-    loop = asyncio.get_running_loop()
+    lines = _reader(stdin)
     interactive = stdin.isatty()
     buttons: list[Button] = []
 
@@ -37,7 +54,7 @@ async def run_terminal(
         if interactive:
             stdout.write(f"{user}> ")
             stdout.flush()
-        line = await loop.run_in_executor(None, stdin.readline)
+        line = await lines.get()
         if not line:
             return 0
         if not interactive:

@@ -129,7 +129,9 @@ async def ask_course(ctx: Ctx) -> Prompt:
         return Prompt(lead + "No courses are open for booking yet — check back soon.")
     page, nav = _page_nav(ctx, len(courses), COURSES_PER_PAGE)
     shown = courses[(page - 1) * COURSES_PER_PAGE : page * COURSES_PER_PAGE]
-    rows = [(Choice(clip(f"{c.title} · {c.price}", 80), str(c.id)),) for c, _ in shown]
+    rows: list[tuple[Choice, ...]] = [
+        (Choice(clip(f"{c.title} · {c.price}", 80), str(c.id)),) for c, _ in shown
+    ]
     if nav:
         rows.append(tuple(nav))
     return Prompt(

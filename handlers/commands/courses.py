@@ -74,5 +74,9 @@ async def show_courses(ctx: Ctx, args: str) -> list[Reply]:
 
 
 COMMAND = Command(
-    "courses", "Browse the courses you can learn", handler=show_courses, args_hint="[search]"
+    "courses",
+    "Browse the courses you can learn",
+    handler=show_courses,
+    args_hint="[search]",
+    needs_onboarding=False,  # visitors may look before they sign up
 )
