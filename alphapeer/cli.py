@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.app.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from alphapeer.runner import NotMigrated, run, run_chat
+    from alphapeer.runner import StartupError, run, run_chat
 
     try:
         if args.command == "db":
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             return asyncio.run(run_chat(settings, user, demo=args.demo))
         return asyncio.run(run(settings, user, demo=args.demo))
-    except NotMigrated as exc:
+    except StartupError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,14 +19,14 @@ from web_callbacks.app import create_app
 log = logging.getLogger("alphapeer.run")
 
 
-class NotMigrated(Exception):
-    """The database schema is behind the code."""
+class StartupError(Exception):
+    """Start-up cannot go on (schema behind the code, port taken, surface missing)."""
 
 
 async def ensure_migrated(db: Database) -> None:
     current, head = await migrate.current_revision(db.engine), migrate.head_revision()
     if current != head:
-        raise NotMigrated(
+        raise StartupError(
             f"The database is at revision {current or 'none'}, the code needs "
             f"{head}. Run `alphapeer db upgrade` (make run does it for you)."
         )
@@ -40,7 +40,7 @@ async def _start_web(app: Container) -> web.AppRunner:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise NotMigrated(
+        raise StartupError(
             f"Can't listen on {app.settings.web.host}:{app.settings.web.port} "
             f"({exc.strerror}). Set ALPHAPEER_WEB_PORT to a free port."
         ) from None
@@ -72,7 +72,7 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
         surfaces = _configured_surfaces(settings)
         if surfaces:
             # The Telegram and Discord adapters arrive with their own release.
-            raise NotMigrated(
+            raise StartupError(
                 f"Chat surfaces {', '.join(surfaces)} are configured but not part "
                 "of this build yet; unset their tokens to use the terminal chat."
             )

@@ -9,7 +9,8 @@ ConversationKey = tuple[str, str, str]
 
 
 async def find_conversation(uow: UnitOfWork, key: ConversationKey) -> Conversation | None:
-    return await uow.session.get(Conversation, key)
+    """The flow state row, locked for this turn so concurrent clicks take turns."""
+    return await uow.session.get(Conversation, key, with_for_update=True)
 
 
 async def save_conversation(

@@ -125,3 +125,15 @@ async def test_lapsed_hold_frees_the_slot_for_the_next_student(
     async with db.uow() as uow:
         statuses = sorted((await uow.session.scalars(select(Booking.status))).all())
     assert statuses == ["expired", "held"]
+
+
+async def test_student_double_clicking_hold_at_once_books_once_and_hears_menu_expired(
+        db: Database, world: World, chat: FakeChat) -> None:
+    await _to_confirm_step(chat)
+    action = chat.button("Hold & pay").action
+    assert action is not None
+    first, second = await asyncio.gather(chat.press(action), chat.press(action))
+    texts = sorted(r.text for r in first + second)
+    assert sum("Held!" in t for t in texts) == 1
+    assert sum("menu has expired" in t for t in texts) == 1
+    assert await _active(db) == 1

@@ -62,7 +62,7 @@ async def test_chat_refuses_to_start_on_an_unmigrated_database(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALPHAPEER_")}
     env.update(ALPHAPEER_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}",
                ALPHAPEER_APP_DATA_DIR=str(tmp_path))
-    code, out, err = await _alphapeer(["chat"], "/start\n", env)
+    code, _out, err = await _alphapeer(["chat"], "/start\n", env)
     assert code == 2
     assert "alphapeer db upgrade" in err
 
