@@ -1,0 +1,1 @@
+"""Discord surface (discord.py slash commands and persistent buttons), like bots/terminal."""

@@ -1,0 +1,1 @@
+"""Telegram surface (python-telegram-bot): ingest, render and app, like bots/terminal."""

@@ -1,0 +1,1 @@
+"""Payment providers implementing core's payment port (sandbox and Stripe)."""
