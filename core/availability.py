@@ -51,7 +51,10 @@ def expand_windows(
     last: date = end.astimezone(zone).date()
     length = timedelta(minutes=minutes)
     while day <= last:
+        midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
         for w in by_day.get(day.weekday(), ()):
+            # Wall-clock arithmetic, then UTC: on a spring-forward day the window is shorter.
+            closes = (midnight + timedelta(minutes=w.end_minute)).astimezone(UTC)
             minute = w.start_minute
             while minute + minutes <= w.end_minute:
                 at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
@@ -59,7 +62,7 @@ def expand_windows(
                 if not _exists_locally(at, zone):
                     continue
                 utc = at.astimezone(UTC)
-                if start <= utc and utc + length <= end:
+                if start <= utc and utc + length <= min(end, closes):
                     out.append((utc, utc + length))
         day += timedelta(days=1)
     return sorted(set(out))

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError
+from core.money import CURRENCIES
 
 ENV_PREFIX = "ALPHAPEER_"
 # Variables with our prefix that are not <SECTION>_<KEY> overrides.
@@ -142,7 +143,7 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return False
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
     if kind is int:
-        if isinstance(value, bool):
+        if isinstance(value, bool | float):
             raise ConfigError(f"{key}: expected a whole number, got {value!r}")
         try:
             return int(value)
@@ -187,6 +188,17 @@ def _validate(s: Settings) -> None:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{key}: unknown timezone {zone!r}") from None
+    if s.app.currency not in CURRENCIES:
+        raise ConfigError(f"[app] currency: expected one of {', '.join(sorted(CURRENCIES))}, "
+                          f"got {s.app.currency!r}")
+    if s.app.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"[app] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                          f"got {s.app.log_level!r}")
+    for key, value, least in (("[database] pool_size", s.database.pool_size, 1),
+                              ("[database] busy_timeout_ms", s.database.busy_timeout_ms, 0),
+                              ("[scheduler] sweep_seconds", s.scheduler.sweep_seconds, 1)):
+        if value < least:
+            raise ConfigError(f"{key}: must be at least {least}, got {value}")
     if s.app.env not in {"development", "production", "test"}:
         raise ConfigError(
             f"[app] env: expected development, production or test, got {s.app.env!r}"
@@ -227,7 +239,11 @@ def _secret_key(env: Mapping[str, str], app: AppSettings, data_path: Path) -> st
         raise ConfigError("ALPHAPEER_SECRET_KEY: required in production")
     keyfile = data_path / "secret.key"
     if keyfile.exists():
-        return keyfile.read_text().strip()
+        key = keyfile.read_text().strip()
+        if len(key) < 32:
+            raise ConfigError(f"{keyfile}: the generated secret key is damaged (under 32 "
+                              "characters); delete the file to make a new one")
+        return key
     data_path.mkdir(parents=True, exist_ok=True)
     key = _secrets.token_urlsafe(48)
     keyfile.write_text(key)

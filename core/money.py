@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 # Minor-unit exponents for the currencies we price in; anything else is refused.
 _EXPONENT = {"USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "MXN": 2, "JPY": 0}
+CURRENCIES = frozenset(_EXPONENT)
 _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "MXN": "MX$", "JPY": "¥"}
 
 

@@ -18,9 +18,11 @@ def _zones_by_key() -> dict[str, str]:
     """Lower-case lookup keys (full name, and city part) → canonical zone name."""
     keys: dict[str, str] = {}
     for zone in sorted(available_timezones()):
-        if zone.startswith(("Etc/", "SystemV/", "posix/", "right/")) or "/" not in zone:
+        if zone.startswith(("SystemV/", "posix/", "right/")):
             continue
         keys[zone.lower()] = zone
+        if zone.startswith("Etc/") or "/" not in zone:
+            continue  # no city part worth matching ("GMT-2", "EST5EDT")
         city = zone.rsplit("/", 1)[1].replace("_", " ").lower()
         keys.setdefault(city, zone)
     keys["utc"] = "UTC"
@@ -36,7 +38,7 @@ def parse_timezone(text: str) -> str:
     match = _OFFSET.match(raw.replace(" ", ""))
     if match:
         sign, hours = match.group(1), int(match.group(2))
-        if hours > 14:
+        if hours > (14 if sign == "+" else 12):
             raise InvalidInput(f"UTC offsets go from -12 to +14. {_EXAMPLE}")
         if hours == 0:
             return "UTC"
@@ -52,6 +54,9 @@ def zone_label(zone: str) -> str:
     """A short readable name: ``Berlin`` for Europe/Berlin, ``UTC+2`` for Etc/GMT-2."""
     if zone.startswith("Etc/GMT"):
         offset = zone[len("Etc/GMT") :]
+        if offset.lstrip("+-") in {"", "0"}:
+            return "UTC"
+        # POSIX sign: Etc/GMT-2 is two hours ahead of UTC.
         return "UTC" + ("+" + offset[1:] if offset.startswith("-") else "-" + offset[1:])
     return zone.rsplit("/", 1)[-1].replace("_", " ")
 
