@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import InvalidInput, NotFound
 from core.models import Identity, User, UserRole
 from core.models.account import ROLES
+from core.text import clean_line
 from core.timezone import parse_timezone
 from core.uow import UnitOfWork
 
@@ -90,7 +91,4 @@ def complete_onboarding(
 
 
 def rename(user: User, text: str) -> None:
-    name = " ".join(text.split())
-    if not 1 <= len(name) <= 64:
-        raise InvalidInput("A name needs 1 to 64 characters.")
-    user.display_name = name
+    user.display_name = clean_line(text, what="name", least=1, most=64)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from core.availability import booking_window, list_free_slots
 from core.catalogue import get_published_course, is_active_teacher
+from core.db import is_valid_id
 from core.errors import (
     BookingStateError,
     InvalidInput,
@@ -26,6 +27,7 @@ from core.errors import (
     StudentBusy,
 )
 from core.models import ACTIVE_STATUSES, Booking, Course, User
+from core.text import clean_line
 from core.uow import UnitOfWork
 
 
@@ -46,7 +48,7 @@ async def hold_slot(
     course = await get_published_course(uow, course_id)
     if teacher_id == student.id:
         raise InvalidInput("You can't book a session with yourself.")
-    if not await is_active_teacher(uow, course_id, teacher_id):
+    if not is_valid_id(teacher_id) or not await is_active_teacher(uow, course_id, teacher_id):
         raise NotFound("teacher")
     teacher = await uow.session.get(User, teacher_id)
     if teacher is None:  # pragma: no cover - guarded by the foreign key
@@ -110,7 +112,11 @@ async def expire_holds(uow: UnitOfWork) -> int:
 
 async def confirm_booking(uow: UnitOfWork, booking_id: int) -> Booking:
     """Mark a held booking as paid and confirmed (idempotent)."""
-    booking = await uow.session.get(Booking, booking_id, with_for_update=True)
+    booking = (
+        await uow.session.get(Booking, booking_id, with_for_update=True)
+        if is_valid_id(booking_id)
+        else None
+    )
     if booking is None:
         raise NotFound("booking")
     if booking.status == "confirmed":
@@ -124,7 +130,7 @@ async def confirm_booking(uow: UnitOfWork, booking_id: int) -> Booking:
 
 async def get_booking_for(uow: UnitOfWork, user: User, booking_id: int) -> Booking:
     """A booking the user takes part in; anything else reads as not found."""
-    booking = await uow.session.get(Booking, booking_id)
+    booking = await uow.session.get(Booking, booking_id) if is_valid_id(booking_id) else None
     if booking is None or user.id not in (booking.student_id, booking.teacher_id):
         raise NotFound("booking")
     return booking
@@ -161,6 +167,8 @@ async def list_upcoming_bookings(
 
 
 async def get_booking_view(uow: UnitOfWork, user: User, booking_id: int) -> BookingView:
+    if not is_valid_id(booking_id):
+        raise NotFound("booking")
     stmt = _views_query().where(Booking.id == booking_id)
     row = (await uow.session.execute(stmt)).one_or_none()
     if row is None or user.id not in (row[0].student_id, row[0].teacher_id):
@@ -174,6 +182,11 @@ def is_late_cancel(uow: UnitOfWork, booking: Booking) -> bool:
     return booking.status == "confirmed" and booking.starts_at - uow.clock.now() < timedelta(
         hours=hours
     )
+
+
+def clean_reason(text: str | None) -> str:
+    """A cancellation reason as it will be stored and shown to the other person."""
+    return clean_line(text, what="reason", least=3, most=300)
 
 
 def check_cancellable(uow: UnitOfWork, booking: Booking) -> None:
@@ -193,16 +206,18 @@ async def cancel_booking(
     uow: UnitOfWork, user: User, booking_id: int, reason: str | None = None
 ) -> Booking:
     """Cancel as the student or the teacher; late cancellations need a reason."""
-    booking = await uow.session.get(Booking, booking_id, with_for_update=True)
+    booking = (
+        await uow.session.get(Booking, booking_id, with_for_update=True)
+        if is_valid_id(booking_id)
+        else None
+    )
     if booking is None or user.id not in (booking.student_id, booking.teacher_id):
         raise NotFound("booking")
     check_cancellable(uow, booking)
     late = is_late_cancel(uow, booking)
-    clean = " ".join((reason or "").split())
-    if late and len(clean) < 3:
+    if late and len(" ".join((reason or "").split())) < 3:
         raise ReasonRequired(hours=uow.settings.booking.late_cancel_hours)
-    if len(clean) > 300:
-        raise InvalidInput("Please keep the reason under 300 characters.")
+    clean = clean_reason(reason) if reason else ""
     booking.status = "cancelled"
     booking.cancelled_at = uow.clock.now()
     booking.cancelled_by = user.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from core.db import is_valid_id
 from core.errors import NotFound
 from core.models import Course, CourseTeacher, User
 from core.uow import UnitOfWork
@@ -31,6 +32,8 @@ async def list_courses(uow: UnitOfWork, *, limit: int = 50) -> list[tuple[Course
 async def get_published_course(
     uow: UnitOfWork, course_id: int, *, with_modules: bool = False
 ) -> Course:
+    if not is_valid_id(course_id):
+        raise NotFound("course")
     stmt = select(Course).where(Course.id == course_id, Course.status == "published")
     if with_modules:
         stmt = stmt.options(selectinload(Course.modules))

@@ -189,14 +189,20 @@ def _validate(s: Settings) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{key}: unknown timezone {zone!r}") from None
     if s.app.currency not in CURRENCIES:
-        raise ConfigError(f"[app] currency: expected one of {', '.join(sorted(CURRENCIES))}, "
-                          f"got {s.app.currency!r}")
+        raise ConfigError(
+            f"[app] currency: expected one of {', '.join(sorted(CURRENCIES))}, "
+            f"got {s.app.currency!r}"
+        )
     if s.app.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"[app] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, "
-                          f"got {s.app.log_level!r}")
-    for key, value, least in (("[database] pool_size", s.database.pool_size, 1),
-                              ("[database] busy_timeout_ms", s.database.busy_timeout_ms, 0),
-                              ("[scheduler] sweep_seconds", s.scheduler.sweep_seconds, 1)):
+        raise ConfigError(
+            f"[app] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+            f"got {s.app.log_level!r}"
+        )
+    for key, value, least in (
+        ("[database] pool_size", s.database.pool_size, 1),
+        ("[database] busy_timeout_ms", s.database.busy_timeout_ms, 0),
+        ("[scheduler] sweep_seconds", s.scheduler.sweep_seconds, 1),
+    ):
         if value < least:
             raise ConfigError(f"{key}: must be at least {least}, got {value}")
     if s.app.env not in {"development", "production", "test"}:
@@ -241,8 +247,10 @@ def _secret_key(env: Mapping[str, str], app: AppSettings, data_path: Path) -> st
     if keyfile.exists():
         key = keyfile.read_text().strip()
         if len(key) < 32:
-            raise ConfigError(f"{keyfile}: the generated secret key is damaged (under 32 "
-                              "characters); delete the file to make a new one")
+            raise ConfigError(
+                f"{keyfile}: the generated secret key is damaged (under 32 "
+                "characters); delete the file to make a new one"
+            )
         return key
     data_path.mkdir(parents=True, exist_ok=True)
     key = _secrets.token_urlsafe(48)

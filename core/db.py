@@ -26,6 +26,14 @@ NAMING = {
 }
 
 
+# Ids are 32-bit integers on every backend; anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+
+
+def is_valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -86,7 +86,8 @@ class Dispatcher:
             conv = await find_active(ctx)
             if conv is not None:  # /cancel first leaves whatever flow is running
                 await clear_conversation(ctx.uow, ctx.turn.key)
-                what = conv.flow if conv.flow != "cancel" else "cancelling"
+                flow = self.engine.flows.get(conv.flow)
+                what = flow.title if flow and flow.title else "what you were doing"
                 return [Reply(texts.FLOW_STOPPED_HINT.format(what=what))]
         if command.needs_onboarding and ctx.user.onboarded_at is None:
             line = f"{name} {args}".strip()

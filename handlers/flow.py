@@ -14,7 +14,7 @@ from core.models import Conversation
 from handlers import payload, texts
 from handlers.context import Ctx
 from handlers.reply import MAX_PER_ROW, MAX_ROWS, Button, Reply
-from handlers.turn import Attachment
+from handlers.turn import Attachment, parse_id
 
 CANCEL_VALUE = "x"
 
@@ -98,6 +98,7 @@ class Flow:
     steps: tuple[Step, ...]
     # Reads command arguments into ctx.data; may answer at once by returning a Finish.
     start: Callable[[Ctx, str], Awaitable[Finish | None]] | None = None
+    title: str = ""  # what the person was doing, for "Stopped booking."
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,8 +120,9 @@ def _match(conv: Conversation, text: str, free_text: bool) -> str | None:
     """The choice value a typed text means, if any."""
     wanted = " ".join(text.split()).casefold()
     choices = conv.choices or []
-    if wanted.isdigit() and not free_text and 1 <= int(wanted) <= len(choices):
-        return choices[int(wanted) - 1][1]
+    number = parse_id(wanted) if not free_text else None
+    if number is not None and number <= len(choices):
+        return choices[number - 1][1]
     for label, value in choices:
         if label.casefold() == wanted or _plain(label).casefold() == wanted:
             return value

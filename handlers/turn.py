@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.db import is_valid_id
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -50,3 +52,12 @@ def parse_command_line(line: str) -> tuple[str, str] | None:
     if not name or not name.replace("_", "").isalnum() or len(name) > 32:
         return None
     return name, args.strip()
+
+
+def parse_id(text: str) -> int | None:
+    """A record number typed or carried by a button (``12`` or ``#12``), if it can be one."""
+    raw = text.strip().removeprefix("#")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if is_valid_id(value) else None

@@ -31,10 +31,11 @@ from handlers.flow import (
 from handlers.links import pay_url
 from handlers.registry import Command
 from handlers.reply import Button, Reply, clip
+from handlers.turn import parse_id
 
 COURSES_PER_PAGE = 4
 TEACHERS_PER_PAGE = 3
-DAYS_PER_PAGE = 15
+DAYS_PER_PAGE = 12  # four rows of three, leaving a row for navigation
 TIMES_PER_PAGE = 16
 BACK = "back"
 ANY = "any"
@@ -63,8 +64,9 @@ def _page_nav(ctx: Ctx, total: int, per_page: int) -> tuple[int, list[Choice]]:
 
 
 def _turn_page(ctx: Ctx, value: str | None) -> bool:
-    if value and value.startswith("p:") and value[2:].isdigit():
-        ctx.data["page"] = int(value[2:])
+    page = parse_id(value[2:]) if value and value.startswith("p:") else None
+    if page is not None:
+        ctx.data["page"] = page
         return True
     return False
 
@@ -104,12 +106,13 @@ async def on_start(ctx: Ctx, args: str) -> Finish | None:
     if not wanted:
         return None
     course = None
-    if wanted.isdigit():
+    number = parse_id(wanted)
+    if number is not None:
         try:
-            course = await get_published_course(ctx.uow, int(wanted))
+            course = await get_published_course(ctx.uow, number)
         except NotFound:
             course = None
-    else:
+    elif not wanted.isdigit():
         course = await find_course_by_slug(ctx.uow, wanted)
     if course is None:
         ctx.data["notice"] = "I couldn't find that course, so here are all of them."
@@ -143,16 +146,14 @@ async def ask_course(ctx: Ctx) -> Prompt:
 async def on_course(ctx: Ctx, inp: Input) -> Outcome:
     if _turn_page(ctx, inp.value):
         return Stay()
-    chosen: int | None = None
-    if inp.value and inp.value.isdigit():
-        chosen = int(inp.value)
-    elif inp.text:
-        wanted = inp.text.strip().casefold()
+    chosen = parse_id(inp.value) if inp.value else None
+    wanted = (inp.text or "").strip().casefold()
+    if chosen is None and wanted:
         found = [c for c, _ in await list_published(ctx.uow) if wanted in c.title.casefold()]
         if len(found) > 1:
-            return Reject(f"{len(found)} courses match “{clip(inp.text, 40)}”. Tap one below.")
+            return Reject(f"{len(found)} courses match “{clip(wanted, 40)}”. Tap one below.")
         if not found:
-            return Reject(f"No course matches “{clip(inp.text, 40)}”. Tap one below.")
+            return Reject(f"No course matches “{clip(wanted, 40)}”. Tap one below.")
         chosen = found[0].id
     if chosen is None:
         return Reject("Please tap a course below.")
@@ -222,10 +223,11 @@ async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
         ctx.data.update(teacher_id=pick.teacher_id, slot=_minute(pick.starts_at))
         ctx.data.pop("page", None)
         return Goto("confirm")
-    if not inp.value or not inp.value.isdigit() or int(inp.value) not in {t.id for t in teachers}:
+    chosen = parse_id(inp.value) if inp.value else None
+    if chosen is None or chosen not in {t.id for t in teachers}:
         return Reject("Please tap a teacher below.")
     ctx.data.pop("page", None)
-    ctx.data["teacher_id"] = int(inp.value)
+    ctx.data["teacher_id"] = chosen
     return Next()
 
 
@@ -374,6 +376,7 @@ FLOW = Flow(
         Step("confirm", ask_confirm, on_confirm),
     ),
     start=on_start,
+    title="booking",
 )
 
 COMMAND = Command("book", "Book a session with a teacher", flow=FLOW, args_hint="[course]")

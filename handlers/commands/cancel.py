@@ -5,12 +5,13 @@ from __future__ import annotations
 from core.booking import (
     cancel_booking,
     check_cancellable,
+    clean_reason,
     get_booking_for,
     get_booking_view,
     is_late_cancel,
     list_upcoming_bookings,
 )
-from core.errors import DomainError, InvalidInput, ReasonRequired
+from core.errors import DomainError, InvalidInput, NotFound, ReasonRequired
 from handlers.context import Ctx
 from handlers.display import booking_line, when
 from handlers.flow import (
@@ -28,15 +29,18 @@ from handlers.flow import (
 )
 from handlers.registry import Command
 from handlers.reply import Reply, clip
+from handlers.turn import parse_id
 
 MAX_LISTED = 4
 
 
 def _booking_id(text: str) -> int:
-    raw = text.strip().lstrip("#")
-    if not raw.isdigit() or len(raw) > 12:
-        raise InvalidInput("Booking numbers look like 12. Send /mybookings to see yours.")
-    return int(raw)
+    number = parse_id(text)
+    if number is not None:
+        return number
+    if text.strip().removeprefix("#").isascii() and text.strip().removeprefix("#").isdigit():
+        raise NotFound("booking")  # a number, just not one of anybody's bookings
+    raise InvalidInput("Booking numbers look like 12. Send /mybookings to see yours.")
 
 
 async def _choose(ctx: Ctx, booking_id: int) -> None:
@@ -90,10 +94,10 @@ async def ask_reason(ctx: Ctx) -> Prompt:
 
 
 async def on_reason(ctx: Ctx, inp: Input) -> Outcome:
-    reason = " ".join((inp.text or "").split())
-    if not 3 <= len(reason) <= 300:
-        return Reject("Please type a reason of 3 to 300 characters.")
-    ctx.data["reason"] = reason
+    try:
+        ctx.data["reason"] = clean_reason(inp.text)
+    except InvalidInput as exc:
+        return Reject(exc.user_message)
     return Next()
 
 
@@ -147,6 +151,7 @@ FLOW = Flow(
         Step("confirm", ask_confirm, on_confirm),
     ),
     start=on_start,
+    title="cancelling",
 )
 
 COMMAND = Command(

@@ -7,6 +7,7 @@ from handlers import payload
 from handlers.context import Ctx
 from handlers.registry import Command
 from handlers.reply import Button, Reply, clip
+from handlers.turn import parse_id
 
 PAGE = 4
 
@@ -14,8 +15,9 @@ PAGE = 4
 def _page(args: str) -> tuple[str, int]:
     """``"python 2"`` → search "python", page 2."""
     words = args.split()
-    if words and words[-1].isdigit():
-        return " ".join(words[:-1]), max(1, min(int(words[-1]), 999))
+    page = parse_id(words[-1]) if words else None
+    if page is not None:
+        return " ".join(words[:-1]), min(page, 999)
     return " ".join(words), 1
 
 

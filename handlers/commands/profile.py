@@ -76,5 +76,10 @@ async def on_value(ctx: Ctx, inp: Input) -> Outcome:
     return Finish((card(ctx, "✅ Saved."),))
 
 
-FLOW = Flow("profile", (Step("value", ask_value, on_value, free_text=True),), start=on_start)
+FLOW = Flow(
+    "profile",
+    (Step("value", ask_value, on_value, free_text=True),),
+    start=on_start,
+    title="editing your profile",
+)
 COMMAND = Command("profile", "See and edit your profile", flow=FLOW)

@@ -116,6 +116,7 @@ FLOW = Flow(
         Step("timezone", ask_timezone, on_timezone, free_text=True),
     ),
     start=on_start,
+    title="setting up",
 )
 
 COMMAND = Command(
