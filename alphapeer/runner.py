@@ -1,20 +1,26 @@
-"""Starting and stopping the long-running pieces: web server, scheduler, chat surfaces."""
+"""Starting and stopping the long-running pieces: web server, scheduler, courier, surfaces."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from typing import Protocol
 
 from aiohttp import web
 
 from alphapeer import migrate
 from alphapeer.bootstrap import Container, build
 from alphapeer.demo import seed_demo
-from bots.terminal.app import run_terminal
+from bots.terminal.app import run_terminal, terminal_sender
 from core.config import Settings
 from core.uow import Database
+from handlers.reply import Reply
+from scheduling.courier import Courier, Sender
 from scheduling.scheduler import build_scheduler
-from web_callbacks.app import create_app
+from web_callbacks.app import Webhook, create_app
 
 log = logging.getLogger("alphapeer.run")
 
@@ -23,77 +29,121 @@ class StartupError(Exception):
     """Start-up cannot go on (schema behind the code, port taken, surface missing)."""
 
 
+class Surface(Protocol):
+    platform: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def send(self, external_id: str, reply: Reply) -> None: ...
+
+
 async def ensure_migrated(db: Database) -> None:
     current, head = await migrate.current_revision(db.engine), migrate.head_revision()
     if current != head:
-        raise StartupError(
-            f"The database is at revision {current or 'none'}, the code needs "
-            f"{head}. Run `alphapeer db upgrade` (make run does it for you)."
-        )
+        raise StartupError(f"The database is at revision {current or 'none'}, the code needs "
+                           f"{head}. Run `alphapeer db upgrade` (make run does it for you).")
 
 
-async def _start_web(app: Container) -> web.AppRunner:
-    runner = web.AppRunner(create_app(app.db), access_log=None)
+async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRunner:
+    runner = web.AppRunner(create_app(app.db, webhooks), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     try:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise StartupError(
-            f"Can't listen on {app.settings.web.host}:{app.settings.web.port} "
-            f"({exc.strerror}). Set ALPHAPEER_WEB_PORT to a free port."
-        ) from None
+        raise StartupError(f"Can't listen on {app.settings.web.host}:{app.settings.web.port} "
+                           f"({exc.strerror}). Set ALPHAPEER_WEB_PORT to a free port.") from None
     return runner
 
 
-def _configured_surfaces(settings: Settings) -> list[str]:
-    surfaces = []
+def _surfaces(app: Container) -> tuple[list[Surface], tuple[Webhook, ...]]:
+    """The chat surfaces whose tokens are configured, and the webhooks they need."""
+    settings = app.settings
+    surfaces: list[Surface] = []
+    webhooks: list[Webhook] = []
     if settings.telegram.enabled and settings.secrets.telegram_token:
-        surfaces.append("telegram")
+        from bots.telegram.app import TelegramSurface
+
+        telegram = TelegramSurface(settings, app.db, app.dispatcher, app.registry)
+        surfaces.append(telegram)
+        if settings.telegram.mode == "webhook":
+            webhooks.append(Webhook(settings.telegram.webhook_path,
+                                    "X-Telegram-Bot-Api-Secret-Token", telegram.secret,
+                                    telegram.receive))
     if settings.discord.enabled and settings.secrets.discord_token:
-        surfaces.append("discord")
-    return surfaces
+        from bots.discord.app import DiscordSurface
+
+        surfaces.append(DiscordSurface(settings, app.db, app.dispatcher, app.registry))
+    return surfaces, tuple(webhooks)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
-    """Web server + scheduler + chat surfaces; the terminal chat when no token is set."""
+    """Web server, scheduler, courier and chat surfaces; the terminal chat when no token is set."""
     app = build(settings)
-    runner = None
-    scheduler = None
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(app.db.dispose)
         await ensure_migrated(app.db)
         if demo and await seed_demo(app.db):
             log.info("demo data seeded")
-        runner = await _start_web(app)
+        surfaces, webhooks = _surfaces(app)
+        runner = await _start_web(app, webhooks)
+        stack.push_async_callback(runner.cleanup)
         if settings.scheduler.enabled:
             scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds)
             scheduler.start()
-        surfaces = _configured_surfaces(settings)
+            stack.callback(scheduler.shutdown, wait=False)
+        senders: dict[str, Sender] = {s.platform: s.send for s in surfaces}
+        if not surfaces:
+            senders["terminal"] = terminal_sender(sys.stdout)
+        _start_courier(app, senders, stack)
+        for surface in surfaces:
+            await surface.start()
+            stack.push_async_callback(surface.stop)
         if surfaces:
-            # The Telegram and Discord adapters arrive with their own release.
-            raise StartupError(
-                f"Chat surfaces {', '.join(surfaces)} are configured but not part "
-                "of this build yet; unset their tokens to use the terminal chat."
-            )
-        print(f"Web server on {settings.web.public_url} (pay links open there).", file=sys.stderr)
+            names = ", ".join(s.platform for s in surfaces)
+            print(f"Alpha Peer is running on {names}; web server on {settings.web.public_url}. "
+                  "Ctrl-C stops it.", file=sys.stderr)
+            await _until_signalled()
+            return 0
+        print(f"Web server on {settings.web.public_url} (pay links open there).",
+              file=sys.stderr)
         return await run_terminal(app.dispatcher.handle, user)
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        if runner is not None:
-            await runner.cleanup()
-        await app.db.dispose()
+    return 0  # pragma: no cover - the stack re-raises or returns above
+
+
+def _start_courier(app: Container, senders: dict[str, Sender],
+                   stack: contextlib.AsyncExitStack) -> Courier:
+    courier = Courier(app.db, senders)
+    app.dispatcher.after_commit = courier.wake
+    task = asyncio.create_task(courier.run(), name="courier")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await courier.deliver_due()  # last round: what was queued just before stopping
+
+    stack.push_async_callback(stop)
+    return courier
 
 
 async def run_chat(settings: Settings, user: str, *, demo: bool = False) -> int:
-    """Only the terminal chat (no web server, no scheduler)."""
+    """Only the terminal chat (no web server, no scheduler); notifications print inline."""
     app = build(settings)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(app.db.dispose)
         await ensure_migrated(app.db)
         if demo:
             await seed_demo(app.db)
+        _start_courier(app, {"terminal": terminal_sender(sys.stdout)}, stack)
         return await run_terminal(app.dispatcher.handle, user)
-    finally:
-        await app.db.dispose()
-
+    return 0  # pragma: no cover

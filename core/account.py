@@ -77,6 +77,27 @@ def set_timezone(user: User, text: str) -> str:
     return zone
 
 
+async def list_identities(uow: UnitOfWork, user: User) -> list[Identity]:
+    stmt = select(Identity).where(Identity.user_id == user.id).order_by(Identity.id)
+    return list((await uow.session.scalars(stmt)).all())
+
+
+async def list_external_ids_with_role(uow: UnitOfWork, platform: str, role: str, *,
+                                      limit: int) -> list[str]:
+    """Platform ids of people holding ``role`` (for per-role command menus)."""
+    stmt = (select(Identity.external_id)
+            .join(UserRole, UserRole.user_id == Identity.user_id)
+            .where(Identity.platform == platform, UserRole.role == role).limit(limit))
+    return list((await uow.session.scalars(stmt)).all())
+
+
+async def set_notify_via(uow: UnitOfWork, user: User, platform: str) -> None:
+    """Send notifications to one of the user's own apps."""
+    if platform not in {i.platform for i in await list_identities(uow, user)}:
+        raise InvalidInput("Please pick one of the apps you use Alpha Peer on.")
+    user.notify_via = platform
+
+
 def complete_onboarding(
     uow: UnitOfWork, user: User, *, role: str, timezone: str, origin: str | None
 ) -> None:

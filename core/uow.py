@@ -20,6 +20,7 @@ class UnitOfWork:
         self.clock = clock
         self.settings = settings
         self._session: AsyncSession | None = None
+        self.notifications = 0  # outbox messages queued; the caller wakes the courier
 
     @property
     def session(self) -> AsyncSession:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -11,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from core.account import ensure_user
 from core.conversation import clear_conversation
 from core.errors import DomainError
+from core.inbox import claim_update
 from core.uow import Database
 from handlers import payload, texts
 from handlers.context import Ctx
@@ -25,19 +27,32 @@ ONBOARDING = "start"
 
 class Dispatcher:
     def __init__(
-        self, db: Database, registry: Registry, extra_flows: dict[str, Flow] | None = None
+        self,
+        db: Database,
+        registry: Registry,
+        extra_flows: dict[str, Flow] | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
         self.engine = FlowEngine({**registry.flows(), **(extra_flows or {})})
+        # Called when a committed turn queued messages for others (wakes the courier).
+        self.after_commit = after_commit
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Handle one turn; never raises, never shows a traceback."""
         try:
             async with self.db.uow() as uow:
+                if turn.receipt is not None and not await claim_update(uow, turn.receipt):
+                    return []  # delivered again after it was handled: nothing to do
                 user = await ensure_user(uow, turn.platform, turn.user_key, turn.display_name)
-                return await self._route(Ctx(uow, user, turn, registry=self.registry))
+                replies = await self._route(Ctx(uow, user, turn, registry=self.registry))
+                queued = uow.notifications
+            if queued and self.after_commit is not None:
+                self.after_commit()
+            return replies
         except DomainError as exc:
+            await self._settle(turn)
             return [Reply(exc.user_message, tone="warning", private=True)]
         except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
             log.warning("database unavailable: %s", exc)
@@ -46,9 +61,21 @@ class Dispatcher:
             if exc.connection_invalidated:
                 log.warning("database connection lost: %s", exc)
                 return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+            await self._settle(turn)
             return [self._incident(turn)]
         except Exception:
+            await self._settle(turn)
             return [self._incident(turn)]
+
+    async def _settle(self, turn: Turn) -> None:
+        """A turn that was answered but rolled back still counts as handled (no replay loop)."""
+        if turn.receipt is None:
+            return
+        try:
+            async with self.db.uow() as uow:
+                await claim_update(uow, turn.receipt)
+        except Exception:  # the replay sweep will settle it; the user already has an answer
+            log.warning("could not mark update %s handled", turn.receipt, exc_info=True)
 
     def _incident(self, turn: Turn) -> Reply:
         incident = secrets.token_hex(4)

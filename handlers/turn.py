@@ -30,6 +30,7 @@ class Turn:
     action: str | None = None
     attachment: Attachment | None = None
     direct: bool = True
+    receipt: int | None = None  # the stored inbound update this turn handles, if any
 
     def __post_init__(self) -> None:
         given = [

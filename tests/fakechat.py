@@ -10,15 +10,17 @@ PLATFORM = "test"
 
 
 class FakeChat:
-    def __init__(self, dispatcher: Dispatcher, user_key: str, name: str | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, user_key: str, name: str | None = None,
+                 platform: str = PLATFORM) -> None:
         self.dispatcher = dispatcher
+        self.platform = platform
         self.user_key = user_key
         self.name = name or user_key.capitalize()
         self.last: list[Reply] = []
         self.history: list[Reply] = []
 
     def _turn(self, **kind: str) -> Turn:
-        return Turn(platform=PLATFORM, chat_key=self.user_key, user_key=self.user_key,
+        return Turn(platform=self.platform, chat_key=self.user_key, user_key=self.user_key,
                     display_name=self.name, **kind)
 
     async def _run(self, turn: Turn) -> list[Reply]:

@@ -209,12 +209,22 @@ def test_config_secret_key_of_32_characters_is_enough(tmp_path: Path) -> None:
 
 def test_config_secrets_come_from_env_and_stay_out_of_repr(tmp_path: Path) -> None:
     s = _load(tmp_path, TELEGRAM_BOT_TOKEN="123:telegram-token",
-              DISCORD_BOT_TOKEN="discord-token-xyz")
+              DISCORD_BOT_TOKEN="discord-token-xyz",
+              ALPHAPEER_WEB_PUBLIC_URL="https://alphapeer.example.com")
     assert s.secrets.secret_key == SECRET
     assert s.secrets.telegram_token == "123:telegram-token"
     assert s.secrets.discord_token == "discord-token-xyz"
     shown = repr(s)
     assert SECRET not in shown and "telegram-token" not in shown and "discord-token" not in shown
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080",
+                                 "http://alphapeer:8080"])
+def test_config_telegram_token_with_a_loopback_public_url_fails_naming_the_key(
+        tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"\[web\] public_url: Telegram refuses"):
+        _load(tmp_path, TELEGRAM_BOT_TOKEN="123:t", ALPHAPEER_WEB_PUBLIC_URL=url)
+    _load(tmp_path, ALPHAPEER_WEB_PUBLIC_URL=url)  # fine without Telegram
 
 
 def test_config_env_secret_key_writes_no_key_file(tmp_path: Path) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
@@ -79,9 +83,38 @@ async def pay(request: web.Request) -> web.Response:
     return web.Response(text=page(f"Pay for session #{b.id}", body), content_type="text/html")
 
 
-def create_app(db: Database) -> web.Application:
-    app = web.Application()
+@dataclass(frozen=True)
+class Webhook:
+    """A chat platform pushing updates to us, authenticated by a shared secret header."""
+
+    path: str
+    header: str
+    secret: str
+    receive: Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+def webhook_handler(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(hook.header, "")
+        if not hmac.compare_digest(given.encode(), hook.secret.encode()):
+            return web.Response(status=401, text="unauthorized")
+        try:
+            payload = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        if not isinstance(payload, dict):
+            return web.Response(status=400, text="expected an object")
+        await hook.receive([payload])  # stored (committed) before we say 200
+        return web.Response(text="ok")
+
+    return handle
+
+
+def create_app(db: Database, webhooks: tuple[Webhook, ...] = ()) -> web.Application:
+    app = web.Application(client_max_size=1024**2)
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pay/{token}", pay)
+    for hook in webhooks:
+        app.router.add_post(hook.path, webhook_handler(hook))
     return app

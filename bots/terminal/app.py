@@ -72,3 +72,14 @@ async def run_terminal(
         else:
             text, buttons = render(await handle(event))
             say(text)
+
+
+def terminal_sender(stdout: TextIO) -> Callable[[str, Reply], Awaitable[None]]:
+    """Outbox sender for terminal identities: notifications print inline, marked as such."""
+
+    async def send(external_id: str, reply: Reply) -> None:
+        text, _buttons = render([reply], speaker=f"📨 to {external_id}")
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    return send

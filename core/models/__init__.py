@@ -5,6 +5,7 @@ from core.models.availability import AvailabilityRule
 from core.models.booking import ACTIVE_STATUSES, Booking
 from core.models.catalogue import Course, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
+from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -15,6 +16,9 @@ __all__ = [
     "CourseModule",
     "CourseTeacher",
     "Identity",
+    "InboundUpdate",
+    "LinkCode",
+    "OutboxMessage",
     "User",
     "UserRole",
 ]

@@ -22,6 +22,8 @@ class User(Base):
     bio: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Where messages from others reach this person; None: the platform they joined on.
+    notify_via: Mapped[str | None] = mapped_column(String(16), default=None)
 
     roles: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="user"
@@ -51,7 +53,10 @@ class Identity(Base):
     """A user as seen by one platform (Telegram user id, Discord user id, terminal name)."""
 
     __tablename__ = "identity"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        UniqueConstraint("user_id", "platform"),  # one identity per platform per account
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from handlers.commands import book, cancel, courses, help, mybookings, profile, start
+from handlers.commands import (
+    book,
+    cancel,
+    courses,
+    help,
+    link,
+    mybookings,
+    outbox,
+    profile,
+    start,
+)
 from handlers.registry import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (start, help, courses, book, mybookings, cancel, profile):
+    for module in (start, help, courses, book, mybookings, cancel, profile, link, outbox):
         registry.add(module.COMMAND)
     return registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.account import get_user
 from core.booking import (
     cancel_booking,
     check_cancellable,
@@ -12,6 +13,8 @@ from core.booking import (
     list_upcoming_bookings,
 )
 from core.errors import DomainError, InvalidInput, NotFound, ReasonRequired
+from core.outbox import OutButton, notify
+from handlers import payload
 from handlers.context import Ctx
 from handlers.display import booking_line, when
 from handlers.flow import (
@@ -111,6 +114,22 @@ async def ask_confirm(ctx: Ctx) -> Prompt:
     )
 
 
+async def _tell_the_other_person(ctx: Ctx, booking_id: int) -> None:
+    view = await get_booking_view(ctx.uow, ctx.user, booking_id)
+    b = view.booking
+    other = await get_user(ctx.uow, b.teacher_id if ctx.user.id == b.student_id else b.student_id)
+    late = " (a late cancellation)" if b.late_cancel else ""
+    reason = f"\nReason: {b.cancel_reason}" if b.cancel_reason else ""
+    await notify(
+        ctx.uow,
+        other,
+        "booking_cancelled",
+        f"✖ {ctx.user.display_name} cancelled session #{b.id}{late}: "
+        f"{view.course_title}, {when(b.starts_at, other)} (your time).{reason}",
+        ((OutButton("📋 My bookings", action=payload.command("mybookings")),),),
+    )
+
+
 async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     booking_id = int(ctx.data["booking_id"])
     if inp.value == "keep":
@@ -124,6 +143,7 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     except ReasonRequired as exc:  # the clock moved into the late window meanwhile
         ctx.data["late"] = True
         return Goto("reason", note=f"⚠️ {exc.user_message}")
+    await _tell_the_other_person(ctx, booking_id)
     late = " It was recorded as a late cancellation." if booking.late_cancel else ""
     money = " No payment had been taken." if unpaid else ""
     return Finish(

@@ -1,9 +1,11 @@
-"""/profile: see and edit your name and timezone."""
+"""/profile: see and edit your name, timezone and where notifications go."""
 
 from __future__ import annotations
 
-from core.account import rename, set_timezone
+from core.account import list_identities, rename, set_notify_via, set_timezone
 from core.errors import InvalidInput
+from core.linking import platform_name
+from core.outbox import notify_platform
 from core.timezone import format_local, zone_label
 from handlers import payload
 from handlers.commands.start import ZONES
@@ -12,17 +14,21 @@ from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, 
 from handlers.registry import Command
 from handlers.reply import Button, Reply
 
-FIELDS = {"name", "timezone"}
+FIELDS = {"name", "timezone", "notify"}
 
 
-def card(ctx: Ctx, note: str | None = None) -> Reply:
+async def card(ctx: Ctx, note: str | None = None) -> Reply:
     user = ctx.user
     roles = ", ".join(sorted(user.role_names)) or "none yet"
     now = format_local(ctx.uow.clock.now(), user.timezone, with_date=False)
+    apps = [platform_name(i.platform) for i in await list_identities(ctx.uow, user)]
+    target = await notify_platform(ctx.uow, user)
     lines = [
         f"👤 {user.display_name}",
         f"Roles: {roles}",
         f"Timezone: {zone_label(user.timezone)} (it's {now} there)",
+        f"Apps: {', '.join(apps)} · notifications go to "
+        f"{platform_name(target.platform) if target else 'nowhere yet'}",
         f"Member since {user.created_at.strftime('%d %b %Y')}",
     ]
     if note:
@@ -33,7 +39,9 @@ def card(ctx: Ctx, note: str | None = None) -> Reply:
             (
                 Button("✏️ Change name", action=payload.command("profile", "name")),
                 Button("🌍 Change timezone", action=payload.command("profile", "timezone")),
+                Button("🔔 Notifications", action=payload.command("profile", "notify")),
             ),
+            (Button("🔗 Link another app", action=payload.command("link")),),
         ),
         replace=ctx.clicked,
         tone="success" if note else "info",
@@ -45,14 +53,22 @@ async def on_start(ctx: Ctx, args: str) -> Finish | None:
     if field in FIELDS:
         ctx.data["field"] = field
         return None
-    return Finish((card(ctx),))
+    return Finish((await card(ctx),))
 
 
 async def ask_value(ctx: Ctx) -> Prompt:
-    if ctx.data["field"] == "name":
+    field = ctx.data["field"]
+    if field == "name":
         return Prompt(
             f"What should people call you? (now: {ctx.user.display_name})\n"
             "Type a name of up to 64 characters."
+        )
+    if field == "notify":
+        apps = [i.platform for i in await list_identities(ctx.uow, ctx.user)]
+        return Prompt(
+            "Where should messages from teachers, students and reminders reach you?"
+            + ("" if len(apps) > 1 else "\n(Link another app with /link to choose it here.)"),
+            tuple((Choice(platform_name(p), p),) for p in apps),
         )
     rows = tuple(
         tuple(Choice(label, zone) for label, zone in ZONES[i : i + 3])
@@ -66,14 +82,17 @@ async def ask_value(ctx: Ctx) -> Prompt:
 
 
 async def on_value(ctx: Ctx, inp: Input) -> Outcome:
+    field = ctx.data["field"]
     try:
-        if ctx.data["field"] == "name":
+        if field == "name":
             rename(ctx.user, inp.text or "")
+        elif field == "notify":
+            await set_notify_via(ctx.uow, ctx.user, inp.value or "")
         else:
             set_timezone(ctx.user, inp.value or inp.text or "")
     except InvalidInput as exc:
         return Reject(exc.user_message)
-    return Finish((card(ctx, "✅ Saved."),))
+    return Finish((await card(ctx, "✅ Saved."),))
 
 
 FLOW = Flow(

@@ -1,0 +1,234 @@
+"""Messages to other people: written in the same transaction as the change that causes
+them, delivered after commit, retried with back-off, and given up on visibly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+
+from core.models import Identity, OutboxMessage, User
+from core.uow import UnitOfWork
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+# A terminal identity only exists in development; real platforms come first.
+_PLATFORM_ORDER = ("telegram", "discord", "test", "terminal")
+
+
+@dataclass(frozen=True)
+class OutButton:
+    label: str
+    action: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed message and where to send it."""
+
+    message_id: int
+    platform: str
+    external_id: str
+    text: str
+    buttons: tuple[tuple[OutButton, ...], ...]
+    attempts: int
+
+
+def _rank(platform: str) -> int:
+    return _PLATFORM_ORDER.index(platform) if platform in _PLATFORM_ORDER else len(_PLATFORM_ORDER)
+
+
+async def notify_platform(uow: UnitOfWork, user: User) -> Identity | None:
+    """The identity that notifications reach: the chosen platform, else the first one joined."""
+    identities = list(
+        (
+            await uow.session.scalars(
+                select(Identity).where(Identity.user_id == user.id).order_by(Identity.id)
+            )
+        ).all()
+    )
+    chosen = [i for i in identities if i.platform == user.notify_via]
+    if chosen:
+        return chosen[0]
+    return min(identities, key=lambda i: (_rank(i.platform), i.id), default=None)
+
+
+async def notify(
+    uow: UnitOfWork,
+    user: User,
+    kind: str,
+    text: str,
+    buttons: tuple[tuple[OutButton, ...], ...] = (),
+) -> OutboxMessage:
+    """Queue a message to ``user``; it goes out only if this transaction commits."""
+    target = await notify_platform(uow, user)
+    now = uow.clock.now()
+    message = OutboxMessage(
+        user_id=user.id,
+        kind=kind,
+        text=text,
+        created_at=now,
+        next_attempt_at=now,
+        platform=target.platform if target else None,
+        attempts=0,
+        buttons=[
+            [{k: v for k, v in vars(b).items() if v is not None} for b in row] for row in buttons
+        ],
+    )
+    uow.session.add(message)
+    uow.notifications += 1
+    return message
+
+
+async def claim_due(
+    uow: UnitOfWork, platforms: tuple[str, ...], *, limit: int = 50
+) -> list[Delivery]:
+    """Claim due messages for these platforms with a lease, so no two workers send one."""
+    now = uow.clock.now()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.platform.in_(platforms),
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list((await uow.session.scalars(due)).all())
+    claimed: list[Delivery] = []
+    for message_id in ids:
+        won = await uow.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.sent_at.is_(None),
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1),
+            execution_options={"synchronize_session": False},
+        )
+        if int(getattr(won, "rowcount", 0) or 0) != 1:
+            continue
+        row = (
+            await uow.session.execute(
+                select(OutboxMessage, Identity.external_id)
+                .join(
+                    Identity,
+                    (Identity.user_id == OutboxMessage.user_id)
+                    & (Identity.platform == OutboxMessage.platform),
+                )
+                .where(OutboxMessage.id == message_id)
+            )
+        ).one_or_none()
+        if row is None:  # the identity went away (unlinked): nobody to send to
+            await _give_up(uow, message_id, "no identity on that platform any more")
+            continue
+        message, external_id = row
+        claimed.append(
+            Delivery(
+                message.id,
+                message.platform or "",
+                external_id,
+                message.text,
+                tuple(tuple(OutButton(**b) for b in r) for r in message.buttons),
+                message.attempts,
+            )
+        )
+    return claimed
+
+
+async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
+    await uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(sent_at=uow.clock.now(), claimed_until=None, last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def mark_failed(uow: UnitOfWork, message_id: int, attempts: int, error: str) -> None:
+    """Schedule a retry, or give up after MAX_ATTEMPTS (then the admin sees it)."""
+    if attempts >= MAX_ATTEMPTS:
+        await _give_up(uow, message_id, error)
+        return
+    await uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            next_attempt_at=uow.clock.now() + backoff(attempts),
+            claimed_until=None,
+            last_error=error[:300],
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def _give_up(uow: UnitOfWork, message_id: int, error: str) -> None:
+    await uow.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(failed_at=uow.clock.now(), claimed_until=None, last_error=error[:300]),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    pending: int
+    failed: int
+    oldest_pending: datetime | None
+    recent_failures: list[OutboxMessage]
+
+
+async def outbox_health(uow: UnitOfWork, *, show: int = 5) -> OutboxHealth:
+    pending, oldest = (
+        await uow.session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
+            )
+        )
+    ).one()
+    failed = await uow.session.scalar(
+        select(func.count()).where(
+            OutboxMessage.failed_at.is_not(None), OutboxMessage.sent_at.is_(None)
+        )
+    )
+    recent = list(
+        (
+            await uow.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.failed_at.is_not(None), OutboxMessage.sent_at.is_(None))
+                .order_by(OutboxMessage.failed_at.desc())
+                .limit(show)
+            )
+        ).all()
+    )
+    return OutboxHealth(int(pending or 0), int(failed or 0), oldest, recent)
+
+
+async def retry_failed(uow: UnitOfWork, message_id: int) -> bool:
+    """Put a given-up message back in the queue (admin action)."""
+    result = await uow.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.failed_at.is_not(None),
+            OutboxMessage.sent_at.is_(None),
+        )
+        .values(failed_at=None, attempts=0, next_attempt_at=uow.clock.now(), last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+    if int(getattr(result, "rowcount", 0) or 0) == 1:
+        uow.notifications += 1
+        return True
+    return False
