@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from core.config import Settings, load_settings
 from core.errors import ConfigError
+from core.models.account import ROLES
 
 log = logging.getLogger("alphapeer")
 
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision")
     db_sub.add_parser("current", help="show the applied revision")
     sub.add_parser("demo", help="seed demo data (idempotent)")
+    grant = sub.add_parser("grant", help="give someone a role, e.g. grant admin telegram:12345")
+    grant.add_argument("role", choices=sorted(ROLES))
+    grant.add_argument("identity", help="PLATFORM:ID as the person is known there")
     return parser
 
 
@@ -76,6 +80,31 @@ async def _demo(settings: Settings) -> int:
         await app.db.dispose()
 
 
+async def _grant(settings: Settings, role: str, identity: str) -> int:
+    from alphapeer.bootstrap import build
+    from alphapeer.runner import ensure_migrated
+    from core.account import find_user_by_identity, grant_role
+
+    platform, _, external_id = identity.partition(":")
+    if not platform or not external_id:
+        print("Give the person as PLATFORM:ID, e.g. telegram:12345", file=sys.stderr)
+        return 2
+    app = build(settings)
+    try:
+        await ensure_migrated(app.db)
+        async with app.db.uow() as uow:
+            user = await find_user_by_identity(uow, platform, external_id)
+            if user is None:
+                print(f"Nobody is known as {identity}; they must message the bot first.",
+                      file=sys.stderr)
+                return 1
+            grant_role(uow, user, role)
+            print(f"{user.display_name} is now {role}.")
+        return 0
+    finally:
+        await app.db.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -94,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_command(settings, args))
         if args.command == "demo":
             return asyncio.run(_demo(settings))
+        if args.command == "grant":
+            return asyncio.run(_grant(settings, args.role, args.identity))
         user = args.user or _default_user()
         if args.command == "chat":
             return asyncio.run(run_chat(settings, user, demo=args.demo))

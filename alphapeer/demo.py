@@ -55,6 +55,7 @@ PEOPLE = (
     ),
     Person("sam", "Sam Carter", "America/New_York", ("student",)),
     Person("priya", "Priya Nair", "Asia/Kolkata", ("student",)),
+    Person("brian", "Brian (Alpha Peer)", "America/Chicago", ("admin",)),
 )
 
 COURSES = (

@@ -109,7 +109,7 @@ class Dispatcher:
             return [Reply(texts.UNKNOWN_COMMAND.format(name=name[:32]), tone="warning")]
         if not command.allowed(ctx.user.role_names):
             return [Reply(texts.NOT_FOR_YOU.format(name=name), tone="warning")]
-        if name == "cancel" and ctx.turn.command is not None:
+        if name == "cancel" and ctx.turn.command is not None and not args.strip():
             conv = await find_active(ctx)
             if conv is not None:  # /cancel first leaves whatever flow is running
                 await clear_conversation(ctx.uow, ctx.turn.key)

@@ -112,3 +112,15 @@ async def test_run_serves_health_and_the_terminal_chat_until_input_ends(
             proc.kill()
     assert proc.returncode == 0, err.decode()
     assert "Python from Zero" in out.decode()
+
+
+async def test_grant_makes_someone_admin_and_refuses_strangers(
+        db: Database, tmp_path: Path) -> None:
+    env = _env(db, tmp_path)
+    code, _out, err = await _alphapeer(["grant", "admin", "terminal:nobody"], "", env)
+    assert code == 1 and "must message the bot first" in err
+    code, _out, _err = await _alphapeer(["chat", "--as", "sam", "--demo"], "", env)
+    code, out, _err = await _alphapeer(["grant", "admin", "terminal:sam"], "", env)
+    assert code == 0 and "Sam Carter is now admin" in out
+    code, out, _err = await _alphapeer(["chat", "--as", "sam"], "/outbox\n", env)
+    assert "Outbox: 0 waiting" in out

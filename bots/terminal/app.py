@@ -78,7 +78,8 @@ def terminal_sender(stdout: TextIO) -> Callable[[str, Reply], Awaitable[None]]:
     """Outbox sender for terminal identities: notifications print inline, marked as such."""
 
     async def send(external_id: str, reply: Reply) -> None:
-        text, _buttons = render([reply], speaker=f"📨 to {external_id}")
+        # Numbers press the last reply's buttons, so a notification's are shown unnumbered.
+        text, _buttons = render([reply], speaker=f"📨 to {external_id}", numbered=False)
         stdout.write(text + "\n")
         stdout.flush()
 

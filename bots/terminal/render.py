@@ -7,7 +7,8 @@ from handlers.reply import Button, Reply
 _MARK = {"info": "", "success": "", "warning": "! ", "error": "!! "}
 
 
-def render(replies: list[Reply], speaker: str = "bot") -> tuple[str, list[Button]]:
+def render(replies: list[Reply], speaker: str = "bot",
+           numbered: bool = True) -> tuple[str, list[Button]]:
     """The text to print and the buttons in the order they were numbered."""
     out: list[str] = []
     buttons: list[Button] = []
@@ -18,7 +19,7 @@ def render(replies: list[Reply], speaker: str = "bot") -> tuple[str, list[Button
             cells = []
             for button in row:
                 buttons.append(button)
-                cell = f"[{len(buttons)}] {button.label}"
+                cell = f"[{len(buttons)}] {button.label}" if numbered else f"[{button.label}]"
                 cells.append(cell + (f" -> {button.url}" if button.url else ""))
             out.append("  " + "   ".join(cells))
         if reply.file_name:

@@ -1,0 +1,151 @@
+"""The Discord surface: slash commands from the registry, persistent buttons, DMs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.discord.ingest import PLATFORM, action_turn, command_turn, message_turn
+from bots.discord.render import NO_PINGS, PayloadButton, parts
+from core.config import Settings
+from core.uow import Database
+from handlers import texts
+from handlers.dispatcher import Dispatcher
+from handlers.registry import Command, Registry
+from handlers.reply import Reply
+
+log = logging.getLogger("alphapeer.discord")
+
+
+def option_name(command: Command) -> str:
+    """``[booking number]`` → ``booking_number`` (slash command options are identifiers)."""
+    name = re.sub(r"[^a-z0-9]+", "_", command.args_hint.strip("[]").lower()).strip("_")
+    return name[:32] or "text"
+
+
+class AlphaPeerClient(discord.Client):
+    """A discord.py client whose every command and button goes through the dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher, registry: Registry, guild_id: int = 0) -> None:
+        # Default intents: DMs carry their text without the privileged message-content intent.
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_PINGS)
+        self.dispatcher = dispatcher
+        self.guild_id = guild_id
+        self.tree = app_commands.CommandTree(self)
+        for command in registry.all():
+            self.tree.add_command(self._slash(command))
+        self.tree.error(self._on_tree_error)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(PayloadButton)
+        if self.guild_id:  # development: a guild sync shows changes at once
+            guild = discord.Object(id=self.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    def _slash(self, command: Command) -> app_commands.Command[Any, Any, None]:
+        name = command.name
+
+        if command.args_hint:
+
+            @app_commands.rename(args=option_name(command))
+            @app_commands.describe(args=command.args_hint.strip("[]").capitalize())
+            async def with_args(interaction: discord.Interaction, args: str | None = None) -> None:
+                await self.on_command(interaction, name, args or "")
+
+            slash = app_commands.Command(
+                name=name, description=command.description, callback=with_args
+            )
+        else:
+
+            async def bare(interaction: discord.Interaction) -> None:
+                await self.on_command(interaction, name, "")
+
+            slash = app_commands.Command(name=name, description=command.description, callback=bare)
+        if command.roles is not None and "admin" in command.roles:
+            # Hidden from everyone but server admins; the dispatcher checks roles as well.
+            slash.default_permissions = discord.Permissions(administrator=True)
+            slash.guild_only = True
+        return slash
+
+    @staticmethod
+    def _private(interaction: discord.Interaction) -> bool:
+        """In a server only the asker sees the conversation; DMs are private anyway."""
+        return interaction.guild_id is not None
+
+    async def on_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
+        # Acknowledge first: Discord allows 3 seconds, a turn may need more under load.
+        await interaction.response.defer(ephemeral=self._private(interaction), thinking=True)
+        replies = await self.dispatcher.handle(command_turn(interaction, name, args))
+        for reply in replies or [Reply(texts.DONE)]:
+            await interaction.followup.send(**parts(reply), ephemeral=self._private(interaction))
+
+    async def on_payload(self, interaction: discord.Interaction, payload: str) -> None:
+        await interaction.response.defer()  # an update to the message whose button it was
+        replies = await self.dispatcher.handle(action_turn(interaction, payload))
+        edited = False
+        for reply in replies:
+            if reply.replace and not edited and reply.file is None and reply.image is None:
+                await interaction.edit_original_response(**parts(reply))
+                edited = True
+            else:
+                await interaction.followup.send(
+                    **parts(reply), ephemeral=self._private(interaction) or reply.private
+                )
+
+    async def on_message(self, message: discord.Message) -> None:
+        turn = message_turn(message)
+        if turn is None:
+            return
+        for reply in await self.dispatcher.handle(turn):
+            await message.channel.send(**parts(reply))
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("Discord command failed", exc_info=error)
+        apology = texts.APOLOGY.format(incident=f"dc-{interaction.id}")
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(apology, ephemeral=True)
+            else:
+                await interaction.response.send_message(apology, ephemeral=True)
+
+    async def send_direct(self, user_id: int, reply: Reply) -> None:
+        """Outbox sender: a DM to someone who is not in this turn."""
+        user = self.get_user(user_id) or await self.fetch_user(user_id)
+        await user.send(**parts(reply))
+
+
+class DiscordSurface:
+    platform = PLATFORM
+
+    def __init__(
+        self, settings: Settings, db: Database, dispatcher: Dispatcher, registry: Registry
+    ) -> None:
+        self.client = AlphaPeerClient(dispatcher, registry, settings.discord.guild_id)
+        self.token = settings.secrets.discord_token
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.client.login(self.token)
+        self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
+        await asyncio.wait_for(self.client.wait_until_ready(), timeout=60)
+        log.info("Discord surface started as %s", self.client.user)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, discord.ConnectionClosed):
+                await self._task
+
+    async def send(self, external_id: str, reply: Reply) -> None:
+        await self.client.send_direct(int(external_id), reply)
