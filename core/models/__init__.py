@@ -6,9 +6,11 @@ from core.models.booking import ACTIVE_STATUSES, Booking
 from core.models.catalogue import Course, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
+from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AvailabilityOverride",
     "AvailabilityRule",
     "Booking",
     "Conversation",
@@ -19,6 +21,8 @@ __all__ = [
     "InboundUpdate",
     "LinkCode",
     "OutboxMessage",
+    "Reminder",
+    "TeacherSettings",
     "User",
     "UserRole",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -24,6 +24,7 @@ class User(Base):
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # Where messages from others reach this person; None: the platform they joined on.
     notify_via: Mapped[str | None] = mapped_column(String(16), default=None)
+    reminders_off: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     roles: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="user"

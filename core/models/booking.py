@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -14,6 +15,12 @@ BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired", "completed")
 # Statuses that occupy the teacher's and the student's time.
 ACTIVE_STATUSES = ("held", "confirmed")
 _ACTIVE_SQL = text("status IN ('held', 'confirmed')")
+_INTRO_SQL = text("kind = 'intro' AND status IN ('held', 'confirmed', 'completed')")
+
+
+def _no_buffer(context: DefaultExecutionContext) -> datetime:
+    """Without a buffer the teacher is free again when the session ends."""
+    return context.get_current_parameters()["ends_at"]  # type: ignore[no-any-return]
 
 
 class Booking(Base):
@@ -43,6 +50,10 @@ class Booking(Base):
         Index("ix_booking_teacher_time", "teacher_id", "starts_at"),
         Index("ix_booking_student_time", "student_id", "starts_at"),
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
+        CheckConstraint("teacher_until >= ends_at", name="buffer_after_end"),
+        # One free intro per visitor and teacher (a cancelled one may be booked again).
+        Index("uq_booking_one_intro", "student_id", "teacher_id", unique=True,
+              sqlite_where=_INTRO_SQL, postgresql_where=_INTRO_SQL),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +64,10 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(12), default="held")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The end plus the teacher's buffer: the teacher's overlap guard uses this.
+    teacher_until: Mapped[datetime] = mapped_column(UTCDateTime(), default=_no_buffer)
+    sequence: Mapped[int] = mapped_column(default=0)  # ICS SEQUENCE, raised on every change
+    rescheduled_from: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), default=None)
     price_minor: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
