@@ -82,12 +82,16 @@ async def list_identities(uow: UnitOfWork, user: User) -> list[Identity]:
     return list((await uow.session.scalars(stmt)).all())
 
 
-async def list_external_ids_with_role(uow: UnitOfWork, platform: str, role: str, *,
-                                      limit: int) -> list[str]:
+async def list_external_ids_with_role(
+    uow: UnitOfWork, platform: str, role: str, *, limit: int
+) -> list[str]:
     """Platform ids of people holding ``role`` (for per-role command menus)."""
-    stmt = (select(Identity.external_id)
-            .join(UserRole, UserRole.user_id == Identity.user_id)
-            .where(Identity.platform == platform, UserRole.role == role).limit(limit))
+    stmt = (
+        select(Identity.external_id)
+        .join(UserRole, UserRole.user_id == Identity.user_id)
+        .where(Identity.platform == platform, UserRole.role == role)
+        .limit(limit)
+    )
     return list((await uow.session.scalars(stmt)).all())
 
 

@@ -1,4 +1,4 @@
-"""Weekly availability and the free slots it yields.
+"""Weekly availability, date overrides, and the free slots they yield.
 
 Slots are computed per local calendar date in the teacher's zone and only then converted
 to UTC, so a daylight-saving change never moves a lesson: 18:00 stays 18:00 local.
@@ -7,14 +7,21 @@ to UTC, so a daylight-saving change never moves a lesson: 18:00 stays 18:00 loca
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 
 from core.errors import InvalidInput
-from core.models import ACTIVE_STATUSES, AvailabilityRule, Booking, User
+from core.models import (
+    ACTIVE_STATUSES,
+    AvailabilityOverride,
+    AvailabilityRule,
+    Booking,
+    TeacherSettings,
+    User,
+)
 from core.uow import UnitOfWork
 
 
@@ -32,6 +39,63 @@ class Window:
     end_minute: int
 
 
+@dataclass(frozen=True)
+class Override:
+    day: date
+    kind: str  # "blocked" | "extra"
+    start_minute: int | None = None
+    end_minute: int | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How one teacher is booked: buffer after sessions, notice, horizon."""
+
+    buffer_minutes: int
+    min_notice_minutes: int
+    horizon_days: int
+
+
+@dataclass
+class Plan:
+    """A teacher's weekly windows and date overrides."""
+
+    windows: list[Window] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+
+
+def _subtract(spans: list[tuple[int, int]], cut: tuple[int, int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if cut[1] <= start or cut[0] >= end:
+            out.append((start, end))
+            continue
+        if start < cut[0]:
+            out.append((start, cut[0]))
+        if cut[1] < end:
+            out.append((cut[1], end))
+    return out
+
+
+def day_spans(plan: Plan, day: date) -> list[tuple[int, int]]:
+    """The open minutes of one local date: weekly windows plus extras, minus blocks."""
+    spans = [(w.start_minute, w.end_minute) for w in plan.windows if w.weekday == day.weekday()]
+    todays = [o for o in plan.overrides if o.day == day]
+    spans += [
+        (o.start_minute, o.end_minute or 1440)
+        for o in todays
+        if o.kind == "extra" and o.start_minute is not None
+    ]
+    for o in todays:
+        if o.kind == "blocked":
+            spans = (
+                []
+                if o.start_minute is None
+                else _subtract(spans, (o.start_minute, o.end_minute or 1440))
+            )
+    return sorted(set(spans))
+
+
 def _exists_locally(moment: datetime, zone: ZoneInfo) -> bool:
     """False for wall-clock times skipped by a DST jump (they do not round-trip)."""
     back = moment.astimezone(UTC).astimezone(zone)
@@ -39,24 +103,27 @@ def _exists_locally(moment: datetime, zone: ZoneInfo) -> bool:
 
 
 def expand_windows(
-    windows: Iterable[Window], zone_name: str, minutes: int, start: datetime, end: datetime
+    windows: Iterable[Window],
+    zone_name: str,
+    minutes: int,
+    start: datetime,
+    end: datetime,
+    overrides: Iterable[Override] = (),
 ) -> list[tuple[datetime, datetime]]:
-    """Every ``minutes``-long slot inside the windows, between ``start`` and ``end`` (UTC)."""
+    """Every ``minutes``-long slot inside the open spans, between ``start`` and ``end`` (UTC)."""
     zone = ZoneInfo(zone_name)
-    by_day: dict[int, list[Window]] = {}
-    for w in windows:
-        by_day.setdefault(w.weekday, []).append(w)
+    plan = Plan(list(windows), list(overrides))
     out: list[tuple[datetime, datetime]] = []
     day: date = start.astimezone(zone).date()
     last: date = end.astimezone(zone).date()
     length = timedelta(minutes=minutes)
     while day <= last:
         midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
-        for w in by_day.get(day.weekday(), ()):
-            # Wall-clock arithmetic, then UTC: on a spring-forward day the window is shorter.
-            closes = (midnight + timedelta(minutes=w.end_minute)).astimezone(UTC)
-            minute = w.start_minute
-            while minute + minutes <= w.end_minute:
+        for open_at, close_at in day_spans(plan, day):
+            # Wall-clock arithmetic, then UTC: on a spring-forward day the span is shorter.
+            closes = (midnight + timedelta(minutes=close_at)).astimezone(UTC)
+            minute = open_at
+            while minute + minutes <= close_at:
                 at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
                 minute += minutes
                 if not _exists_locally(at, zone):
@@ -69,10 +136,9 @@ def expand_windows(
 
 
 def booking_window(uow: UnitOfWork) -> tuple[datetime, datetime]:
-    """From the minimum notice to the booking horizon."""
+    """The widest window anyone can be booked in (teachers may narrow it)."""
     now = uow.clock.now()
-    cfg = uow.settings.booking
-    return now + timedelta(minutes=cfg.min_notice_minutes), now + timedelta(days=cfg.horizon_days)
+    return now, now + timedelta(days=365)
 
 
 def _occupying(now: datetime) -> ColumnElement[bool]:
@@ -81,6 +147,54 @@ def _occupying(now: datetime) -> ColumnElement[bool]:
         Booking.status.in_(ACTIVE_STATUSES),
         or_(Booking.status != "held", Booking.hold_expires_at > now),
     )
+
+
+async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, Terms]:
+    cfg = uow.settings.booking
+    rows = {
+        s.user_id: s
+        for s in (
+            await uow.session.scalars(
+                select(TeacherSettings).where(TeacherSettings.user_id.in_(teacher_ids))
+            )
+        ).all()
+    }
+    terms: dict[int, Terms] = {}
+    for teacher_id in teacher_ids:
+        row = rows.get(teacher_id)
+        terms[teacher_id] = Terms(
+            row.buffer_minutes if row else 0,
+            row.min_notice_minutes
+            if row and row.min_notice_minutes is not None
+            else cfg.min_notice_minutes,
+            row.horizon_days if row and row.horizon_days is not None else cfg.horizon_days,
+        )
+    return terms
+
+
+async def load_plans(
+    uow: UnitOfWork, teacher_ids: Sequence[int], first: date, last: date
+) -> dict[int, Plan]:
+    plans = {teacher_id: Plan() for teacher_id in teacher_ids}
+    for rule in (
+        await uow.session.scalars(
+            select(AvailabilityRule).where(AvailabilityRule.teacher_id.in_(teacher_ids))
+        )
+    ).all():
+        plans[rule.teacher_id].windows.append(
+            Window(rule.weekday, rule.start_minute, rule.end_minute)
+        )
+    for o in (
+        await uow.session.scalars(
+            select(AvailabilityOverride).where(
+                AvailabilityOverride.teacher_id.in_(teacher_ids),
+                AvailabilityOverride.day >= first - timedelta(days=1),
+                AvailabilityOverride.day <= last + timedelta(days=1),
+            )
+        )
+    ).all():
+        plans[o.teacher_id].overrides.append(Override(o.day, o.kind, o.start_minute, o.end_minute))
+    return plans
 
 
 async def list_free_slots(
@@ -92,27 +206,34 @@ async def list_free_slots(
     start: datetime,
     end: datetime,
 ) -> list[Slot]:
-    """Free slots of these teachers (two statements whatever their number)."""
+    """Free slots of these teachers between ``start`` and ``end``, inside each teacher's
+    notice and horizon, keeping each teacher's buffer after every session (four statements
+    whatever the number of teachers)."""
     if not teachers:
         return []
+    now = uow.clock.now()
     ids = [t.id for t in teachers]
-    rules = (
-        await uow.session.scalars(
-            select(AvailabilityRule).where(AvailabilityRule.teacher_id.in_(ids))
-        )
-    ).all()
+    terms = await load_terms(uow, ids)
+    plans = await load_plans(
+        uow, ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+    )
     people = or_(Booking.teacher_id.in_(ids), Booking.student_id.in_(ids))
     if student_id is not None:
         people = or_(people, Booking.student_id == student_id, Booking.teacher_id == student_id)
+    widest = max(t.buffer_minutes for t in terms.values())
     busy_rows = (
         await uow.session.execute(
             select(
-                Booking.teacher_id, Booking.student_id, Booking.starts_at, Booking.ends_at
+                Booking.teacher_id,
+                Booking.student_id,
+                Booking.starts_at,
+                Booking.ends_at,
+                Booking.teacher_until,
             ).where(
                 people,
-                _occupying(uow.clock.now()),
-                Booking.starts_at < end,
-                Booking.ends_at > start,
+                _occupying(now),
+                Booking.starts_at < end + timedelta(minutes=widest),
+                Booking.teacher_until > start,
             )
         )
     ).all()
@@ -123,19 +244,25 @@ async def list_free_slots(
     ]
     slots: list[Slot] = []
     for teacher in teachers:
-        windows = [
-            Window(r.weekday, r.start_minute, r.end_minute)
-            for r in rules
-            if r.teacher_id == teacher.id
+        t = terms[teacher.id]
+        buffer = timedelta(minutes=t.buffer_minutes)
+        earliest = max(start, now + timedelta(minutes=t.min_notice_minutes))
+        latest = min(end, now + timedelta(days=t.horizon_days))
+        if earliest >= latest:
+            continue
+        teaching = [
+            (b.starts_at, b.teacher_until) for b in busy_rows if b.teacher_id == teacher.id
         ]
-        busy = student_busy + [
-            (b.starts_at, b.ends_at)
-            for b in busy_rows
-            if teacher.id in (b.teacher_id, b.student_id)
-        ]
-        for s, e in expand_windows(windows, teacher.timezone, minutes, start, end):
-            if not any(s < b_end and b_start < e for b_start, b_end in busy):
-                slots.append(Slot(s, e, teacher.id))
+        learning = [(b.starts_at, b.ends_at) for b in busy_rows if b.student_id == teacher.id]
+        plan = plans[teacher.id]
+        for s, e in expand_windows(
+            plan.windows, teacher.timezone, minutes, earliest, latest, plan.overrides
+        ):
+            if any(s < b_end and b_start < e + buffer for b_start, b_end in teaching):
+                continue
+            if any(s < b_end and b_start < e for b_start, b_end in learning + student_busy):
+                continue
+            slots.append(Slot(s, e, teacher.id))
     return sorted(slots)
 
 
@@ -156,5 +283,73 @@ async def set_weekly_availability(
             start_minute=w.start_minute,
             end_minute=w.end_minute,
         )
-        for w in windows
+        for w in merge_windows(windows)
     )
+
+
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """Overlapping or touching windows on the same day become one."""
+    merged: list[Window] = []
+    for w in sorted(windows, key=lambda x: (x.weekday, x.start_minute)):
+        last = merged[-1] if merged else None
+        if last and last.weekday == w.weekday and w.start_minute <= last.end_minute:
+            merged[-1] = Window(w.weekday, last.start_minute, max(last.end_minute, w.end_minute))
+        else:
+            merged.append(w)
+    return merged
+
+
+async def list_windows(uow: UnitOfWork, teacher: User) -> list[Window]:
+    rules = (
+        await uow.session.scalars(
+            select(AvailabilityRule)
+            .where(AvailabilityRule.teacher_id == teacher.id)
+            .order_by(AvailabilityRule.weekday, AvailabilityRule.start_minute)
+        )
+    ).all()
+    return [Window(r.weekday, r.start_minute, r.end_minute) for r in rules]
+
+
+async def add_override(uow: UnitOfWork, teacher: User, override: Override) -> None:
+    """Block a date (or some hours of it), or open extra hours on it."""
+    today = uow.clock.now().astimezone(ZoneInfo(teacher.timezone)).date()
+    if override.day < today:
+        raise InvalidInput("That date has passed. Pick today or a later date.")
+    if override.kind == "blocked" and override.start_minute is None:
+        await uow.session.execute(
+            delete(AvailabilityOverride).where(
+                AvailabilityOverride.teacher_id == teacher.id,
+                AvailabilityOverride.day == override.day,
+            )
+        )
+    uow.session.add(
+        AvailabilityOverride(
+            teacher_id=teacher.id,
+            day=override.day,
+            kind=override.kind,
+            start_minute=override.start_minute,
+            end_minute=override.end_minute,
+        )
+    )
+
+
+async def set_terms(
+    uow: UnitOfWork,
+    teacher: User,
+    *,
+    buffer_minutes: int | None = None,
+    min_notice_minutes: int | None = None,
+) -> TeacherSettings:
+    row = await uow.session.get(TeacherSettings, teacher.id)
+    if row is None:
+        row = TeacherSettings(user_id=teacher.id, buffer_minutes=0)
+        uow.session.add(row)
+    if buffer_minutes is not None:
+        if not 0 <= buffer_minutes <= 120:
+            raise InvalidInput("A buffer can be 0 to 120 minutes.")
+        row.buffer_minutes = buffer_minutes
+    if min_notice_minutes is not None:
+        if not 0 <= min_notice_minutes <= 10080:
+            raise InvalidInput("Notice can be 0 minutes to 7 days.")
+        row.min_notice_minutes = min_notice_minutes
+    return row

@@ -14,16 +14,16 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from core.availability import booking_window, list_free_slots
+from core.availability import list_free_slots, load_terms
 from core.catalogue import get_published_course, is_active_teacher
 from core.db import is_valid_id
 from core.errors import (
     BookingStateError,
+    IntroAlreadyTaken,
     InvalidInput,
     NotFound,
     ReasonRequired,
     SlotTaken,
-    SlotUnavailable,
     StudentBusy,
 )
 from core.models import ACTIVE_STATUSES, Booking, Course, User
@@ -41,11 +41,24 @@ class BookingView:
     student_name: str
 
 
+INTRO_MINUTES = 15
+
+
 async def hold_slot(
-    uow: UnitOfWork, student: User, course_id: int, teacher_id: int, starts_at: datetime
+    uow: UnitOfWork,
+    student: User,
+    course_id: int,
+    teacher_id: int,
+    starts_at: datetime,
+    *,
+    intro: bool = False,
 ) -> Booking:
-    """Reserve a slot for ``student`` until the hold lapses or is paid."""
+    """Reserve a slot for ``student`` until the hold lapses or is paid.
+
+    A free intro (15 minutes, no payment) is confirmed at once; one per student and teacher.
+    """
     course = await get_published_course(uow, course_id)
+    minutes = INTRO_MINUTES if intro else course.session_minutes
     if teacher_id == student.id:
         raise InvalidInput("You can't book a session with yourself.")
     if not is_valid_id(teacher_id) or not await is_active_teacher(uow, course_id, teacher_id):
@@ -53,33 +66,33 @@ async def hold_slot(
     teacher = await uow.session.get(User, teacher_id)
     if teacher is None:  # pragma: no cover - guarded by the foreign key
         raise NotFound("teacher")
-    ends_at = starts_at + timedelta(minutes=course.session_minutes)
-    earliest, latest = booking_window(uow)
-    if starts_at < earliest or ends_at > latest:
-        raise SlotUnavailable()
+    ends_at = starts_at + timedelta(minutes=minutes)
     free = await list_free_slots(
-        uow, [teacher], course.session_minutes, student_id=student.id, start=starts_at, end=ends_at
+        uow, [teacher], minutes, student_id=student.id, start=starts_at, end=ends_at
     )
     if not any(s.starts_at == starts_at for s in free):
         teacher_free = await list_free_slots(
-            uow, [teacher], course.session_minutes, student_id=None, start=starts_at, end=ends_at
+            uow, [teacher], minutes, student_id=None, start=starts_at, end=ends_at
         )
         if any(s.starts_at == starts_at for s in teacher_free):
             raise StudentBusy()
         raise SlotTaken()
     now = uow.clock.now()
     await _expire_lapsed_holds(uow, now, people=(teacher_id, student.id))
+    terms = (await load_terms(uow, [teacher_id]))[teacher_id]
+    cfg = uow.settings.booking
     booking = Booking(
         course_id=course.id,
         teacher_id=teacher_id,
         student_id=student.id,
-        kind="lesson",
-        status="held",
+        kind="intro" if intro else "lesson",
+        status="confirmed" if intro else "held",
         starts_at=starts_at,
         ends_at=ends_at,
-        price_minor=course.price_minor,
+        teacher_until=ends_at + timedelta(minutes=terms.buffer_minutes),
+        price_minor=0 if intro else course.price_minor,
         currency=course.currency,
-        hold_expires_at=now + timedelta(minutes=uow.settings.booking.hold_minutes),
+        hold_expires_at=None if intro else now + timedelta(minutes=cfg.hold_minutes),
         created_at=now,
     )
     try:
@@ -87,6 +100,8 @@ async def hold_slot(
             uow.session.add(booking)
             await uow.session.flush()
     except IntegrityError as exc:
+        if "intro" in str(exc.orig).lower() or (intro and "uq_booking" in str(exc.orig)):
+            raise IntroAlreadyTaken() from None
         if "student" in str(exc.orig).lower():
             raise StudentBusy() from None
         raise SlotTaken() from None

@@ -217,10 +217,15 @@ def _validate(s: Settings) -> None:
     if url.scheme not in {"http", "https"} or not url.netloc:
         raise ConfigError(f"[web] public_url: expected an http(s) URL, got {s.web.public_url!r}")
     host = (url.hostname or "").lower()
-    if s.telegram.enabled and s.secrets.telegram_token and (
-            host == "localhost" or host.startswith("127.") or "." not in host):
-        raise ConfigError(f"[web] public_url: Telegram refuses buttons that link to {host!r}; "
-                          "set it to the address people's browsers reach this server at")
+    if (
+        s.telegram.enabled
+        and s.secrets.telegram_token
+        and (host == "localhost" or host.startswith("127.") or "." not in host)
+    ):
+        raise ConfigError(
+            f"[web] public_url: Telegram refuses buttons that link to {host!r}; "
+            "set it to the address people's browsers reach this server at"
+        )
     pcts = (s.split.platform_pct, s.split.creator_pct, s.split.teacher_pct)
     if any(p < 0 for p in pcts) or sum(pcts) != 100:
         raise ConfigError(

@@ -56,6 +56,11 @@ class StudentBusy(DomainError):
     template = "You already have a session at that time. Please pick another time."
 
 
+class IntroAlreadyTaken(DomainError):
+    code = "intro_taken"
+    template = "You've already had your free intro with this teacher. Book a session instead."
+
+
 class BookingStateError(DomainError):
     code = "booking_state"
     template = "That booking is {status} now, so this can't be done."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from core.booking import BookingView
 from core.models import Booking, User
@@ -56,3 +56,23 @@ def menu_buttons() -> tuple[tuple[Button, ...], ...]:
             Button("👤 Profile", action=payload.command("profile")),
         ),
     )
+
+
+def month_grid(first: date, open_days: set[date], weeks: int = 5) -> str:
+    """A compact calendar from ``first``'s week: open days by number, the rest as dots.
+
+    ```
+    Mo Tu We Th Fr Sa Su
+     ·  · 25 26 27  ·  ·
+    30  1  2  3  4  ·  ·
+    ```
+    """
+    start = first - timedelta(days=first.weekday())
+    lines = ["Mo Tu We Th Fr Sa Su"]
+    for week in range(weeks):
+        cells = []
+        for offset in range(7):
+            day = start + timedelta(days=week * 7 + offset)
+            cells.append(f"{day.day:>2}" if day in open_days else " ·")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)

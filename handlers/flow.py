@@ -31,6 +31,7 @@ class Prompt:
     rows: tuple[tuple[Choice, ...], ...] = ()
     links: tuple[Button, ...] = ()  # URL buttons shown in a final row
     cancel: bool = True
+    pre: str = ""  # a monospaced block (a calendar grid)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _render(
     if prompt.links:
         buttons.append(tuple(prompt.links))
     text = f"{note}\n\n{prompt.text}" if note else prompt.text
-    return Reply(text, tuple(buttons), replace=replace), choices
+    return Reply(text, tuple(buttons), replace=replace, pre=prompt.pre), choices
 
 
 class FlowEngine:

@@ -35,6 +35,7 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    pre: str = ""  # a monospaced block shown after the text (calendars, tables)
     replace: bool = False  # edit the message whose button was pressed
     private: bool = False  # only the asker sees it (Discord ephemeral)
     tone: str = "info"
@@ -45,7 +46,7 @@ class Reply:
     def __post_init__(self) -> None:
         if not self.text.strip():
             raise ValueError("a reply needs text")
-        if len(self.text) > MAX_TEXT:
+        if len(self.text) + (len(self.pre) + 8 if self.pre else 0) > MAX_TEXT:  # 8: fences
             raise ValueError(f"reply text over {MAX_TEXT} characters ({len(self.text)})")
         if len(self.buttons) > MAX_ROWS:
             raise ValueError(f"more than {MAX_ROWS} button rows")

@@ -19,7 +19,7 @@ from core.availability import (
 )
 from core.clock import FrozenClock
 from core.errors import InvalidInput
-from core.models import Booking, User
+from core.models import Booking, TeacherSettings, User
 from core.uow import Database
 from tests.conftest import T0
 from tests.world import World
@@ -171,6 +171,16 @@ def test_expand_windows_slot_spanning_spring_gap_does_not_overrun_window() -> No
 TUESDAY = (utc(2026, 11, 24), utc(2026, 11, 25))
 # Maya (Berlin, UTC+1 in November) is free 08:00-16:00 UTC; her 10:00 local lesson is 09:00 UTC.
 MAYA_TUESDAY = [utc(2026, 11, 24, h) for h in range(8, 16)]
+
+
+@pytest.fixture
+async def world(world: World, db: Database) -> World:
+    """These tests look months ahead (DST dates), past the default 28-day horizon."""
+    async with db.uow() as uow:
+        for teacher in (world.maya, world.ken):
+            uow.session.add(TeacherSettings(user_id=teacher.id, buffer_minutes=0,
+                                            horizon_days=365, min_notice_minutes=0))
+    return world
 
 
 async def _slots(db: Database, teachers: list[User], *, student: User | None = None,

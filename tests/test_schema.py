@@ -53,3 +53,26 @@ async def test_demo_seed_gives_courses_teachers_and_is_idempotent(db: Database) 
                                      end=min(end, fortnight))
     assert len(zones) >= 2
     assert {s.teacher_id for s in free} == {t.id for t in teachers}
+
+
+async def test_upgrading_a_populated_database_keeps_its_rows(db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from core.booking import confirm_booking, hold_slot
+    from tests.world import build_world
+
+    world = await build_world(db)
+    async with db.uow() as uow:
+        start = uow.clock.now().replace(hour=9, minute=0) + timedelta(days=2)
+        booking = await hold_slot(uow, world.sam, world.python.id, world.maya.id, start)
+        await confirm_booking(uow, booking.id)
+    await migrate.downgrade(db.engine, "0002")
+    await migrate.upgrade(db.engine)
+    async with db.engine.connect() as conn:
+        users = (await conn.execute(text("SELECT count(*) FROM user_account"))).scalar()
+        row = (await conn.execute(text(
+            "SELECT status, ends_at = teacher_until FROM booking"))).one()
+    assert users == 5
+    assert tuple(row) == ("confirmed", True)

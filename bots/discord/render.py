@@ -38,7 +38,9 @@ class PayloadButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"v
 
 def text_of(reply: Reply) -> str:
     """Handlers emit plain text: anything that looks like markdown is shown literally."""
-    return discord.utils.escape_markdown(reply.text)
+    text = discord.utils.escape_markdown(reply.text)
+    # Inside a code block nothing is markdown, so the grid needs no escaping; only fences.
+    return f"{text}\n```\n{reply.pre.replace('`', 'ʼ')}\n```" if reply.pre else text
 
 
 def view_of(reply: Reply) -> discord.ui.View:

@@ -48,7 +48,10 @@ def chunks(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
 async def _edit(bot: ExtBot[None], chat_id: int, message_id: int, reply: Reply) -> bool:
     """Edit the menu in place; False when it has to be sent as a new message instead."""
     try:
-        await bot.edit_message_text(escape(reply.text, quote=False), chat_id=chat_id,
+        text = escape(reply.text, quote=False)
+        if reply.pre:
+            text += f"\n<pre>{escape(reply.pre, quote=False)}</pre>"
+        await bot.edit_message_text(text, chat_id=chat_id,
                                     message_id=message_id, parse_mode=HTML,
                                     reply_markup=markup(reply))
     except BadRequest as exc:
@@ -80,6 +83,8 @@ async def deliver(bot: ExtBot[None], chat_id: int, replies: list[Reply], *,
             if await _edit(bot, chat_id, target, reply):
                 continue
         parts = chunks(reply.text)
+        if reply.pre:
+            parts[-1] += f"\n<pre>{escape(reply.pre, quote=False)}</pre>"
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             sent.append(await bot.send_message(chat_id, part, parse_mode=HTML,

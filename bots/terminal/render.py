@@ -15,6 +15,8 @@ def render(replies: list[Reply], speaker: str = "bot",
     for reply in replies:
         body = reply.text.replace("\n", "\n  ")
         out.append(f"{speaker}> {_MARK[reply.tone]}{body}")
+        if reply.pre:
+            out.append("\n".join("    " + line for line in reply.pre.split("\n")))
         for row in reply.buttons:
             cells = []
             for button in row:

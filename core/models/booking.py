@@ -52,8 +52,14 @@ class Booking(Base):
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
         CheckConstraint("teacher_until >= ends_at", name="buffer_after_end"),
         # One free intro per visitor and teacher (a cancelled one may be booked again).
-        Index("uq_booking_one_intro", "student_id", "teacher_id", unique=True,
-              sqlite_where=_INTRO_SQL, postgresql_where=_INTRO_SQL),
+        Index(
+            "uq_booking_one_intro",
+            "student_id",
+            "teacher_id",
+            unique=True,
+            sqlite_where=_INTRO_SQL,
+            postgresql_where=_INTRO_SQL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

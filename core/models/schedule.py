@@ -18,14 +18,18 @@ class TeacherSettings(Base):
     __tablename__ = "teacher_settings"
     __table_args__ = (
         CheckConstraint("buffer_minutes BETWEEN 0 AND 120", name="buffer_range"),
-        CheckConstraint("min_notice_minutes IS NULL OR min_notice_minutes BETWEEN 0 AND 10080",
-                        name="notice_range"),
-        CheckConstraint("horizon_days IS NULL OR horizon_days BETWEEN 1 AND 365",
-                        name="horizon_range"),
+        CheckConstraint(
+            "min_notice_minutes IS NULL OR min_notice_minutes BETWEEN 0 AND 10080",
+            name="notice_range",
+        ),
+        CheckConstraint(
+            "horizon_days IS NULL OR horizon_days BETWEEN 1 AND 365", name="horizon_range"
+        ),
     )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     min_notice_minutes: Mapped[int | None] = mapped_column(default=None)
     horizon_days: Mapped[int | None] = mapped_column(default=None)
@@ -38,9 +42,11 @@ class AvailabilityOverride(Base):
     __tablename__ = "availability_override"
     __table_args__ = (
         CheckConstraint("kind IN ('blocked', 'extra')", name="known_kind"),
-        CheckConstraint("(start_minute IS NULL AND end_minute IS NULL) OR "
-                        "(start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute)",
-                        name="minute_range"),
+        CheckConstraint(
+            "(start_minute IS NULL AND end_minute IS NULL) OR "
+            "(start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute)",
+            name="minute_range",
+        ),
         CheckConstraint("kind = 'blocked' OR start_minute IS NOT NULL", name="extra_has_hours"),
         Index("ix_availability_override_teacher_day", "teacher_id", "day"),
     )

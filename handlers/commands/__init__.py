@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.commands import (
+    availability,
     book,
     cancel,
     courses,
@@ -18,6 +19,7 @@ from handlers.registry import Registry
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (start, help, courses, book, mybookings, cancel, profile, link, outbox):
+    for module in (start, help, courses, book, mybookings, cancel, profile, availability, link,
+                   outbox):
         registry.add(module.COMMAND)
     return registry

@@ -14,7 +14,7 @@ from core.models import Course, User
 from core.timezone import format_local, local
 from handlers import payload
 from handlers.context import Ctx
-from handlers.display import zone_note
+from handlers.display import month_grid, zone_note
 from handlers.flow import (
     Choice,
     Finish,
@@ -248,8 +248,12 @@ async def ask_day(ctx: Ctx) -> Prompt:
     choices = [Choice(d.strftime("%a %d %b"), f"d:{d.isoformat()}") for d in shown]
     rows = [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)][:4]
     rows.append(back + tuple(nav))
+    weeks = min(6, (shown[-1] - shown[0]).days // 7 + 2)
     return Prompt(
-        f"📅 Days when {teacher.display_name} is free ({zone_note(ctx.user)}):", tuple(rows)
+        f"📅 Days when {teacher.display_name} is free ({zone_note(ctx.user)}). "
+        "Tap a day, or type its number:",
+        tuple(rows),
+        pre=month_grid(shown[0], set(days), weeks),
     )
 
 
@@ -260,6 +264,16 @@ async def on_day(ctx: Ctx, inp: Input) -> Outcome:
         ctx.data.pop("teacher_id", None)
         ctx.data.pop("page", None)
         return Goto("teacher")
+    if not inp.value and inp.text and inp.text.strip().isdecimal():
+        course, teacher = await _course_and_teacher(ctx)
+        wanted = int(inp.text.strip())
+        match = next((d for d in sorted({_local_day(s, ctx.user)
+                                         for s in await _slots(ctx, course, [teacher])})
+                      if d.day == wanted), None)
+        if match is None:
+            return Reject(f"{teacher.display_name} has no free time on the {wanted}th. "
+                          "Pick a day from the calendar.")
+        inp = Input(value=f"d:{match.isoformat()}")
     if not inp.value or not inp.value.startswith("d:"):
         return Reject("Please tap a day below (or type it as shown, e.g. “Tue 24 Nov”).")
     try:
