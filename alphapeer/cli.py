@@ -95,8 +95,10 @@ async def _grant(settings: Settings, role: str, identity: str) -> int:
         async with app.db.uow() as uow:
             user = await find_user_by_identity(uow, platform, external_id)
             if user is None:
-                print(f"Nobody is known as {identity}; they must message the bot first.",
-                      file=sys.stderr)
+                print(
+                    f"Nobody is known as {identity}; they must message the bot first.",
+                    file=sys.stderr,
+                )
                 return 1
             grant_role(uow, user, role)
             print(f"{user.display_name} is now {role}.")

@@ -40,8 +40,10 @@ class Surface(Protocol):
 async def ensure_migrated(db: Database) -> None:
     current, head = await migrate.current_revision(db.engine), migrate.head_revision()
     if current != head:
-        raise StartupError(f"The database is at revision {current or 'none'}, the code needs "
-                           f"{head}. Run `alphapeer db upgrade` (make run does it for you).")
+        raise StartupError(
+            f"The database is at revision {current or 'none'}, the code needs "
+            f"{head}. Run `alphapeer db upgrade` (make run does it for you)."
+        )
 
 
 async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRunner:
@@ -52,8 +54,10 @@ async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRu
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise StartupError(f"Can't listen on {app.settings.web.host}:{app.settings.web.port} "
-                           f"({exc.strerror}). Set ALPHAPEER_WEB_PORT to a free port.") from None
+        raise StartupError(
+            f"Can't listen on {app.settings.web.host}:{app.settings.web.port} "
+            f"({exc.strerror}). Set ALPHAPEER_WEB_PORT to a free port."
+        ) from None
     return runner
 
 
@@ -68,9 +72,14 @@ def _surfaces(app: Container) -> tuple[list[Surface], tuple[Webhook, ...]]:
         telegram = TelegramSurface(settings, app.db, app.dispatcher, app.registry)
         surfaces.append(telegram)
         if settings.telegram.mode == "webhook":
-            webhooks.append(Webhook(settings.telegram.webhook_path,
-                                    "X-Telegram-Bot-Api-Secret-Token", telegram.secret,
-                                    telegram.receive))
+            webhooks.append(
+                Webhook(
+                    settings.telegram.webhook_path,
+                    "X-Telegram-Bot-Api-Secret-Token",
+                    telegram.secret,
+                    telegram.receive,
+                )
+            )
     if settings.discord.enabled and settings.secrets.discord_token:
         from bots.discord.app import DiscordSurface
 
@@ -97,31 +106,34 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
         surfaces, webhooks = _surfaces(app)
         runner = await _start_web(app, webhooks)
         stack.push_async_callback(runner.cleanup)
-        if settings.scheduler.enabled:
-            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds)
-            scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
         senders: dict[str, Sender] = {s.platform: s.send for s in surfaces}
         if not surfaces:
             senders["terminal"] = terminal_sender(sys.stdout)
-        _start_courier(app, senders, stack)
+        courier = _start_courier(app, senders, stack)
+        if settings.scheduler.enabled:
+            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds, courier.wake)
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
         for surface in surfaces:
             await surface.start()
             stack.push_async_callback(surface.stop)
         if surfaces:
             names = ", ".join(s.platform for s in surfaces)
-            print(f"Alpha Peer is running on {names}; web server on {settings.web.public_url}. "
-                  "Ctrl-C stops it.", file=sys.stderr)
+            print(
+                f"Alpha Peer is running on {names}; web server on {settings.web.public_url}. "
+                "Ctrl-C stops it.",
+                file=sys.stderr,
+            )
             await _until_signalled()
             return 0
-        print(f"Web server on {settings.web.public_url} (pay links open there).",
-              file=sys.stderr)
+        print(f"Web server on {settings.web.public_url} (pay links open there).", file=sys.stderr)
         return await run_terminal(app.dispatcher.handle, user)
     return 0  # pragma: no cover - the stack re-raises or returns above
 
 
-def _start_courier(app: Container, senders: dict[str, Sender],
-                   stack: contextlib.AsyncExitStack) -> Courier:
+def _start_courier(
+    app: Container, senders: dict[str, Sender], stack: contextlib.AsyncExitStack
+) -> Courier:
     courier = Courier(app.db, senders)
     app.dispatcher.after_commit = courier.wake
     task = asyncio.create_task(courier.run(), name="courier")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -27,6 +27,7 @@ from core.errors import (
     StudentBusy,
 )
 from core.models import ACTIVE_STATUSES, Booking, Course, User
+from core.reminder import plan_reminders
 from core.text import clean_line
 from core.uow import UnitOfWork
 
@@ -66,6 +67,8 @@ async def hold_slot(
     teacher = await uow.session.get(User, teacher_id)
     if teacher is None:  # pragma: no cover - guarded by the foreign key
         raise NotFound("teacher")
+    if intro and teacher_id in await list_intro_partners(uow, student.id):
+        raise IntroAlreadyTaken()
     ends_at = starts_at + timedelta(minutes=minutes)
     free = await list_free_slots(
         uow, [teacher], minutes, student_id=student.id, start=starts_at, end=ends_at
@@ -99,13 +102,25 @@ async def hold_slot(
         async with uow.session.begin_nested():
             uow.session.add(booking)
             await uow.session.flush()
+            if booking.status == "confirmed":
+                await plan_reminders(uow, booking)
     except IntegrityError as exc:
-        if "intro" in str(exc.orig).lower() or (intro and "uq_booking" in str(exc.orig)):
+        text = str(exc.orig).lower()
+        # PostgreSQL names the index; SQLite names its columns.
+        if "one_intro" in text or "booking.student_id, booking.teacher_id" in text:
             raise IntroAlreadyTaken() from None
         if "student" in str(exc.orig).lower():
             raise StudentBusy() from None
         raise SlotTaken() from None
     return booking
+
+
+async def list_intro_partners(uow: UnitOfWork, student_id: int) -> set[int]:
+    """Teachers this student has already had (or booked) a free intro with."""
+    stmt = select(Booking.teacher_id).where(
+        Booking.student_id == student_id, Booking.kind == "intro",
+        Booking.status.in_(("held", "confirmed", "completed")))
+    return set((await uow.session.scalars(stmt)).all())
 
 
 async def _expire_lapsed_holds(
@@ -140,6 +155,7 @@ async def confirm_booking(uow: UnitOfWork, booking_id: int) -> Booking:
         raise BookingStateError(status=booking.status)
     booking.status = "confirmed"
     booking.hold_expires_at = None
+    await plan_reminders(uow, booking)
     return booking
 
 
@@ -240,3 +256,21 @@ async def cancel_booking(
     booking.late_cancel = late
     booking.hold_expires_at = None
     return booking
+
+
+async def intro_conversion(uow: UnitOfWork) -> tuple[int, int]:
+    """(free intros held, of which the student went on to book a paid session with that
+    teacher). Derived from bookings, so nothing extra needs recording or can drift."""
+    intro = aliased(Booking)
+    lesson = aliased(Booking)
+    intros = await uow.session.scalar(
+        select(func.count()).select_from(intro)
+        .where(intro.kind == "intro", intro.status.in_(("confirmed", "completed"))))
+    converted = await uow.session.scalar(
+        select(func.count(func.distinct(intro.id))).select_from(intro)
+        .join(lesson, (lesson.student_id == intro.student_id)
+              & (lesson.teacher_id == intro.teacher_id) & (lesson.kind == "lesson")
+              & lesson.status.in_(("confirmed", "completed"))
+              & (lesson.created_at >= intro.created_at))
+        .where(intro.kind == "intro", intro.status.in_(("confirmed", "completed"))))
+    return int(intros or 0), int(converted or 0)

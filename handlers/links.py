@@ -9,6 +9,7 @@ from core.models import Booking
 from core.signing import sign_token
 
 PAY = "pay"
+JOIN = "join"
 
 
 def pay_url(settings: Settings, booking: Booking) -> str:
@@ -18,3 +19,10 @@ def pay_url(settings: Settings, booking: Booking) -> str:
     )
     token = sign_token(settings.secrets.secret_key, PAY, str(booking.id), expires)
     return f"{settings.web.public_url.rstrip('/')}/pay/{token}"
+
+
+def join_url(settings: Settings, booking: Booking, user_id: int) -> str:
+    """The participant's own link to the video room; valid until the session ends."""
+    token = sign_token(settings.secrets.secret_key, JOIN, f"{booking.id}:{user_id}",
+                       booking.ends_at)
+    return f"{settings.web.public_url.rstrip('/')}/join/{token}"

@@ -16,8 +16,9 @@ Sender = Callable[[str, Reply], Awaitable[None]]
 
 
 def as_reply(delivery: Delivery) -> Reply:
-    rows = tuple(tuple(Button(b.label, action=b.action, url=b.url) for b in row)
-                 for row in delivery.buttons)
+    rows = tuple(
+        tuple(Button(b.label, action=b.action, url=b.url) for b in row) for row in delivery.buttons
+    )
     return Reply(delivery.text, rows)
 
 
@@ -48,11 +49,17 @@ class Courier:
             try:
                 await self.senders[delivery.platform](delivery.external_id, as_reply(delivery))
             except Exception as exc:  # any failure is retried later; the reason is kept
-                log.warning("outbox #%s to %s failed (try %s): %s", delivery.message_id,
-                            delivery.platform, delivery.attempts, exc)
+                log.warning(
+                    "outbox #%s to %s failed (try %s): %s",
+                    delivery.message_id,
+                    delivery.platform,
+                    delivery.attempts,
+                    exc,
+                )
                 async with self.db.uow() as uow:
-                    await mark_failed(uow, delivery.message_id, delivery.attempts,
-                                      f"{type(exc).__name__}: {exc}")
+                    await mark_failed(
+                        uow, delivery.message_id, delivery.attempts, f"{type(exc).__name__}: {exc}"
+                    )
                 continue
             async with self.db.uow() as uow:
                 await mark_sent(uow, delivery.message_id)

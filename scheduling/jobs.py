@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 
 from core.booking import expire_holds
+from core.outbox import notify
+from core.reminder import claim_due_reminders
 from core.uow import Database
+from handlers.announce import reminder_message
 
 log = logging.getLogger("alphapeer.jobs")
 
@@ -17,3 +20,13 @@ async def sweep_expired_holds(db: Database) -> int:
     if freed:
         log.info("released %d lapsed holds", freed)
     return freed
+
+
+async def send_due_reminders(db: Database) -> int:
+    """Claim due reminders and queue their messages in the same transaction."""
+    async with db.uow() as uow:
+        due = await claim_due_reminders(uow)
+        for reminder in due:
+            text, buttons = reminder_message(reminder, db.settings)
+            await notify(uow, reminder.recipient, f"reminder_{reminder.kind}", text, buttons)
+    return len(due)

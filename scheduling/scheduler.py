@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.uow import Database
-from scheduling.jobs import sweep_expired_holds
+from scheduling.jobs import send_due_reminders, sweep_expired_holds
 
 log = logging.getLogger("alphapeer.scheduler")
 
@@ -20,8 +21,24 @@ async def _guarded(job: Any, db: Database) -> None:
         log.exception("scheduled job %s failed", getattr(job, "__name__", job))
 
 
-def build_scheduler(db: Database, sweep_seconds: int) -> AsyncIOScheduler:
+def build_scheduler(
+    db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def reminders(db: Database) -> None:
+        if await send_due_reminders(db) and wake_courier is not None:
+            wake_courier()
+
+    scheduler.add_job(
+        _guarded,
+        "interval",
+        seconds=sweep_seconds,
+        args=(reminders, db),
+        id="send_due_reminders",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         _guarded,
         "interval",

@@ -6,6 +6,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 from typing import Any
 
@@ -18,7 +19,7 @@ from core.models import Booking, Course, User
 from core.signing import verify_token
 from core.timezone import format_local
 from core.uow import Database
-from handlers.links import PAY
+from handlers.links import JOIN, PAY
 from web_callbacks.pages import page, rows
 
 log = logging.getLogger("alphapeer.web")
@@ -83,6 +84,38 @@ async def pay(request: web.Request) -> web.Response:
     return web.Response(text=page(f"Pay for session #{b.id}", body), content_type="text/html")
 
 
+async def join(request: web.Request) -> web.Response:
+    """A participant's own signed link to the session's video room."""
+    db = request.app[DB_KEY]
+    try:
+        subject = verify_token(
+            db.settings.secrets.secret_key, JOIN, request.match_info["token"], db.clock.now()
+        )
+        booking_id = int(subject.split(":", 1)[0])
+    except (NotFound, ValueError):
+        return web.Response(
+            text=page(
+                "Link expired", "<p>This join link is invalid or the session has ended.</p>"
+            ),
+            content_type="text/html",
+            status=404,
+        )
+    async with db.uow() as uow:
+        booking = await uow.session.get(Booking, booking_id)
+    if booking is None or booking.status != "confirmed":
+        return web.Response(
+            text=page("No session", "<p>This session is not on any more.</p>"),
+            content_type="text/html",
+            status=410,
+        )
+    opens = format_local(booking.starts_at - timedelta(minutes=15), "UTC", with_date=False)
+    body = (
+        f"<div class=box>{rows([('Session', f'#{booking.id}'), ('Room opens', opens + ' UTC')])}"
+        "</div><p>The video room opens here 15 minutes before the start.</p>"
+    )
+    return web.Response(text=page(f"Join session #{booking.id}", body), content_type="text/html")
+
+
 @dataclass(frozen=True)
 class Webhook:
     """A chat platform pushing updates to us, authenticated by a shared secret header."""
@@ -115,6 +148,7 @@ def create_app(db: Database, webhooks: tuple[Webhook, ...] = ()) -> web.Applicat
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pay/{token}", pay)
+    app.router.add_get("/join/{token}", join)
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))
     return app

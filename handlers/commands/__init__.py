@@ -22,4 +22,5 @@ def build_registry() -> Registry:
     for module in (start, help, courses, book, mybookings, cancel, profile, availability, link,
                    outbox):
         registry.add(module.COMMAND)
+    registry.add(book.INTRO_COMMAND)
     return registry

@@ -6,13 +6,14 @@ import random
 from datetime import UTC, date, datetime
 
 from core.availability import Slot, booking_window, list_free_slots
-from core.booking import hold_slot
+from core.booking import INTRO_MINUTES, hold_slot, list_intro_partners
 from core.catalogue import find_course_by_slug, get_published_course, list_course_teachers
 from core.catalogue import list_courses as list_published
 from core.errors import DomainError, NotFound
 from core.models import Course, User
 from core.timezone import format_local, local
 from handlers import payload
+from handlers.announce import booked_reply
 from handlers.context import Ctx
 from handlers.display import month_grid, zone_note
 from handlers.flow import (
@@ -75,11 +76,15 @@ async def _course(ctx: Ctx) -> Course:
     return await get_published_course(ctx.uow, int(ctx.data["course_id"]))
 
 
+def _minutes(ctx: Ctx, course: Course) -> int:
+    return INTRO_MINUTES if ctx.data.get("intro") else course.session_minutes
+
+
 async def _slots(ctx: Ctx, course: Course, teachers: list[User]) -> list[Slot]:
     start, end = booking_window(ctx.uow)
     teachers = [t for t in teachers if t.id != ctx.user.id]
     return await list_free_slots(
-        ctx.uow, teachers, course.session_minutes, student_id=ctx.user.id, start=start, end=end
+        ctx.uow, teachers, _minutes(ctx, course), student_id=ctx.user.id, start=start, end=end
     )
 
 
@@ -166,9 +171,16 @@ async def on_course(ctx: Ctx, inp: Input) -> Outcome:
 # --- teacher -----------------------------------------------------------------------------
 
 
+async def _teachers(ctx: Ctx, course: Course) -> list[User]:
+    """Who can be booked: not yourself, and for intros only teachers you haven't met yet."""
+    met = await list_intro_partners(ctx.uow, ctx.user.id) if ctx.data.get("intro") else set()
+    return [t for t in await list_course_teachers(ctx.uow, course.id)
+            if t.id != ctx.user.id and t.id not in met]
+
+
 async def ask_teacher(ctx: Ctx) -> Prompt:
     course = await _course(ctx)
-    teachers = [t for t in await list_course_teachers(ctx.uow, course.id) if t.id != ctx.user.id]
+    teachers = await _teachers(ctx, course)
     slots = await _slots(ctx, course, teachers)
     first: dict[int, Slot] = {}
     for s in slots:
@@ -199,9 +211,13 @@ async def ask_teacher(ctx: Ctx) -> Prompt:
         for t in shown
     ]
     rows.append(back + tuple(nav))
+    lead = (f"🎁 A free 15-minute intro for {course.title}: meet a teacher before you enrol."
+            if ctx.data.get("intro")
+            else f"👩‍🏫 {course.title} — {course.price} per {course.session_minutes} min.")
     return Prompt(
-        f"👩‍🏫 {course.title} — {course.price} per {course.session_minutes} min.\n"
-        f"Who would you like to learn with? ({zone_note(ctx.user)})",
+        f"{lead}\nWho would you like to meet? ({zone_note(ctx.user)})"
+        if ctx.data.get("intro")
+        else f"{lead}\nWho would you like to learn with? ({zone_note(ctx.user)})",
         tuple(rows),
     )
 
@@ -213,7 +229,7 @@ async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
         ctx.data.clear()
         return Goto("course")
     course = await _course(ctx)
-    teachers = [t for t in await list_course_teachers(ctx.uow, course.id) if t.id != ctx.user.id]
+    teachers = await _teachers(ctx, course)
     if inp.value == ANY:
         slots = await _slots(ctx, course, teachers)
         if not slots:
@@ -338,6 +354,14 @@ async def ask_confirm(ctx: Ctx) -> Prompt:
     assert when is not None
     hold = ctx.settings.booking.hold_minutes
     theirs = format_local(when, teacher.timezone, with_date=False)
+    if ctx.data.get("intro"):
+        return Prompt(
+            f"Your free intro:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
+            f"🗓 {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)}; "
+            f"{theirs} for {teacher.display_name})\n⏱ {INTRO_MINUTES} minutes · free, "
+            "no payment",
+            ((Choice("🎁 Book free intro", "ok"), Choice("‹ Change time", BACK)),),
+        )
     return Prompt(
         f"Please check your session:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
         f"🗓 {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)}; "
@@ -358,13 +382,20 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     assert when is not None
     try:
         booking = await hold_slot(
-            ctx.uow, ctx.user, int(ctx.data["course_id"]), int(ctx.data["teacher_id"]), when
+            ctx.uow,
+            ctx.user,
+            int(ctx.data["course_id"]),
+            int(ctx.data["teacher_id"]),
+            when,
+            intro=bool(ctx.data.get("intro")),
         )
     except DomainError as exc:
         ctx.data.pop("slot", None)
         ctx.data.pop("day", None)
         return Goto("day", note=f"⚠️ {exc.user_message}")
     course = await _course(ctx)
+    if booking.kind == "intro":
+        return Finish((await booked_reply(ctx, booking, course.title),))
     until = format_local(booking.hold_expires_at or when, ctx.user.timezone, with_date=False)
     reply = Reply(
         f"✅ Held! Session #{booking.id}: {course.title}, "
@@ -380,17 +411,23 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     return Finish((reply,))
 
 
-FLOW = Flow(
-    "book",
-    (
-        Step("course", ask_course, on_course, skip=lambda ctx: "course_id" in ctx.data),
-        Step("teacher", ask_teacher, on_teacher),
-        Step("day", ask_day, on_day),
-        Step("time", ask_time, on_time),
-        Step("confirm", ask_confirm, on_confirm),
-    ),
-    start=on_start,
-    title="booking",
+STEPS = (
+    Step("course", ask_course, on_course, skip=lambda ctx: "course_id" in ctx.data),
+    Step("teacher", ask_teacher, on_teacher),
+    Step("day", ask_day, on_day),
+    Step("time", ask_time, on_time),
+    Step("confirm", ask_confirm, on_confirm),
 )
 
+
+async def on_start_intro(ctx: Ctx, args: str) -> Finish | None:
+    ctx.data["intro"] = True
+    return await on_start(ctx, args)
+
+
+FLOW = Flow("book", STEPS, start=on_start, title="booking")
+INTRO_FLOW = Flow("intro", STEPS, start=on_start_intro, title="booking an intro")
+
 COMMAND = Command("book", "Book a session with a teacher", flow=FLOW, args_hint="[course]")
+INTRO_COMMAND = Command("intro", "Meet a teacher free for 15 minutes before you enrol",
+                        flow=INTRO_FLOW, args_hint="[course]")

@@ -59,6 +59,7 @@ async def show_courses(ctx: Ctx, args: str) -> list[Reply]:
                     clip(f"🗓 Book {course.title}", 80),
                     action=payload.command("book", str(course.id)),
                 ),
+                Button("🎁 Free intro", action=payload.command("intro", str(course.id))),
             )
         )
     nav = []

@@ -5,16 +5,18 @@ from __future__ import annotations
 from core.account import list_identities, rename, set_notify_via, set_timezone
 from core.errors import InvalidInput
 from core.linking import platform_name
+from core.models.schedule import REMINDER_KINDS
 from core.outbox import notify_platform
+from core.reminder import LABELS, toggle_reminder
 from core.timezone import format_local, zone_label
 from handlers import payload
 from handlers.commands.start import ZONES
 from handlers.context import Ctx
-from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Step
+from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
 from handlers.reply import Button, Reply
 
-FIELDS = {"name", "timezone", "notify"}
+FIELDS = {"name", "timezone", "notify", "reminders"}
 
 
 async def card(ctx: Ctx, note: str | None = None) -> Reply:
@@ -41,7 +43,10 @@ async def card(ctx: Ctx, note: str | None = None) -> Reply:
                 Button("🌍 Change timezone", action=payload.command("profile", "timezone")),
                 Button("🔔 Notifications", action=payload.command("profile", "notify")),
             ),
-            (Button("🔗 Link another app", action=payload.command("link")),),
+            (
+                Button("⏰ Reminders", action=payload.command("profile", "reminders")),
+                Button("🔗 Link another app", action=payload.command("link")),
+            ),
         ),
         replace=ctx.clicked,
         tone="success" if note else "info",
@@ -63,6 +68,14 @@ async def ask_value(ctx: Ctx) -> Prompt:
             f"What should people call you? (now: {ctx.user.display_name})\n"
             "Type a name of up to 64 characters."
         )
+    if field == "reminders":
+        off = set(ctx.user.reminders_off or [])
+        toggles = tuple(
+            (Choice(f"{'❌' if kind in off else '✅'} {LABELS[kind]}", kind),)
+            for kind in REMINDER_KINDS
+        )
+        return Prompt("Which reminders do you want before your sessions? Tap to switch.",
+                      (*toggles, (Choice("✔️ Done", "done"),)))
     if field == "notify":
         apps = [i.platform for i in await list_identities(ctx.uow, ctx.user)]
         return Prompt(
@@ -83,6 +96,13 @@ async def ask_value(ctx: Ctx) -> Prompt:
 
 async def on_value(ctx: Ctx, inp: Input) -> Outcome:
     field = ctx.data["field"]
+    if field == "reminders":
+        if inp.value == "done":
+            return Finish((await card(ctx, "✅ Saved."),))
+        if inp.value not in REMINDER_KINDS:
+            return Reject("Tap a reminder to switch it on or off.")
+        on = toggle_reminder(ctx.user, inp.value)
+        return Stay(note=f"{LABELS[inp.value].capitalize()}: {'on' if on else 'off'}.")
     try:
         if field == "name":
             rename(ctx.user, inp.text or "")
