@@ -249,6 +249,8 @@ async def cancel_booking(
     if late and len(" ".join((reason or "").split())) < 3:
         raise ReasonRequired(hours=uow.settings.booking.late_cancel_hours)
     clean = clean_reason(reason) if reason else ""
+    if booking.status == "confirmed":
+        booking.sequence += 1  # calendars accept the cancel only with a later SEQUENCE
     booking.status = "cancelled"
     booking.cancelled_at = uow.clock.now()
     booking.cancelled_by = user.id
@@ -274,3 +276,15 @@ async def intro_conversion(uow: UnitOfWork) -> tuple[int, int]:
               & (lesson.created_at >= intro.created_at))
         .where(intro.kind == "intro", intro.status.in_(("confirmed", "completed"))))
     return int(intros or 0), int(converted or 0)
+
+
+async def list_calendar_bookings(uow: UnitOfWork, user_id: int, *,
+                                 days_back: int = 30) -> list[BookingView]:
+    """Confirmed and completed sessions from a month ago on, for a calendar feed."""
+    since = uow.clock.now() - timedelta(days=days_back)
+    stmt = (_views_query()
+            .where(or_(Booking.student_id == user_id, Booking.teacher_id == user_id),
+                   Booking.status.in_(("confirmed", "completed")), Booking.ends_at > since)
+            .order_by(Booking.starts_at).limit(500))
+    rows = (await uow.session.execute(stmt)).all()
+    return [BookingView(b, title, t, s) for b, title, t, s in rows]

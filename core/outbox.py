@@ -34,6 +34,8 @@ class Delivery:
     text: str
     buttons: tuple[tuple[OutButton, ...], ...]
     attempts: int
+    file_name: str | None = None
+    file_body: str | None = None
 
 
 def _rank(platform: str) -> int:
@@ -61,8 +63,12 @@ async def notify(
     kind: str,
     text: str,
     buttons: tuple[tuple[OutButton, ...], ...] = (),
+    attachment: tuple[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue a message to ``user``; it goes out only if this transaction commits."""
+    """Queue a message to ``user``; it goes out only if this transaction commits.
+
+    ``attachment`` is a small text file as (name, body), such as a calendar invite.
+    """
     target = await notify_platform(uow, user)
     now = uow.clock.now()
     message = OutboxMessage(
@@ -73,6 +79,8 @@ async def notify(
         next_attempt_at=now,
         platform=target.platform if target else None,
         attempts=0,
+        file_name=attachment[0] if attachment else None,
+        file_body=attachment[1] if attachment else None,
         buttons=[
             [{k: v for k, v in vars(b).items() if v is not None} for b in row] for row in buttons
         ],
@@ -137,6 +145,8 @@ async def claim_due(
                 message.text,
                 tuple(tuple(OutButton(**b) for b in r) for r in message.buttons),
                 message.attempts,
+                message.file_name,
+                message.file_body,
             )
         )
     return claimed

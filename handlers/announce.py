@@ -1,13 +1,15 @@
 """What people are told about bookings: the booker's confirmation, the other side's
-notification, and reminders. Messages to others go through the outbox."""
+notification, calendar invites, and reminders. Messages to others go through the outbox."""
 
 from __future__ import annotations
 
 from core.config import Settings
-from core.models import Booking, User
+from core.invite import InviteFacts, file_name, invite
+from core.models import Booking, Course, User
 from core.outbox import OutButton, notify
 from core.reminder import DueReminder
 from core.timezone import format_local
+from core.uow import UnitOfWork
 from handlers import payload
 from handlers.context import Ctx
 from handlers.links import join_url
@@ -20,28 +22,53 @@ def _what(booking: Booking) -> str:
     return "free intro" if booking.kind == "intro" else "session"
 
 
-async def booked_reply(ctx: Ctx, booking: Booking, course_title: str) -> Reply:
-    """Confirmation for the person who booked; the teacher hears of it through the outbox."""
-    teacher = await ctx.uow.session.get(User, booking.teacher_id)
-    assert teacher is not None
-    await notify(
-        ctx.uow,
-        teacher,
-        "booking_confirmed",
-        f"🆕 {ctx.user.display_name} booked a {_what(booking)} with you: "
-        f"{course_title}, {format_local(booking.starts_at, teacher.timezone)} "
-        f"(your time), #{booking.id}.",
-        ((MY_BOOKINGS,),),
-    )
-    return Reply(
-        f"✅ Booked your {_what(booking)} #{booking.id}: {course_title} with "
+async def _facts(uow: UnitOfWork, booking: Booking) -> tuple[InviteFacts, User, User]:
+    course = await uow.session.get(Course, booking.course_id)
+    teacher = await uow.session.get(User, booking.teacher_id)
+    student = await uow.session.get(User, booking.student_id)
+    assert course and teacher and student
+    return (InviteFacts(booking, course.title, teacher.display_name, student.display_name),
+            teacher, student)
+
+
+def _invite_reply(facts: InviteFacts, body: str, *, cancelled: bool) -> Reply:
+    text = ("🗓 Remove it from your calendar (open the file)." if cancelled
+            else "🗓 Add it to your calendar (open the file).")
+    return Reply(text, file_name=file_name(facts.booking), file=body.encode())
+
+
+async def booked_reply(ctx: Ctx, booking: Booking) -> list[Reply]:
+    """Confirmation and calendar invite for the booker; the teacher gets both by outbox."""
+    facts, teacher, _student = await _facts(ctx.uow, booking)
+    ics = invite(facts, ctx.uow.clock.now())
+    await notify(ctx.uow, teacher, "booking_confirmed",
+                 f"🆕 {ctx.user.display_name} booked a {_what(booking)} with you: "
+                 f"{facts.course_title}, {format_local(booking.starts_at, teacher.timezone)} "
+                 f"(your time), #{booking.id}.", ((MY_BOOKINGS,),),
+                 attachment=(file_name(booking), ics))
+    confirmation = Reply(
+        f"✅ Booked your {_what(booking)} #{booking.id}: {facts.course_title} with "
         f"{teacher.display_name}, {format_local(booking.starts_at, ctx.user.timezone)} "
         "(your time).\nI'll remind you 24 hours and 1 hour before, and send a join button "
         "15 minutes before it starts.",
         ((Button("📋 My bookings", action=payload.command("mybookings")),),),
-        tone="success",
-        replace=ctx.clicked,
-    )
+        tone="success", replace=ctx.clicked)
+    return [confirmation, _invite_reply(facts, ics, cancelled=False)]
+
+
+async def cancelled_replies(ctx: Ctx, booking: Booking, was_confirmed: bool) -> list[Reply]:
+    """Tell the other person; both get a calendar cancellation if it had been confirmed."""
+    facts, teacher, student = await _facts(ctx.uow, booking)
+    other = teacher if ctx.user.id == booking.student_id else student
+    late = " (a late cancellation)" if booking.late_cancel else ""
+    reason = f"\nReason: {booking.cancel_reason}" if booking.cancel_reason else ""
+    ics = invite(facts, ctx.uow.clock.now(), cancelled=True) if was_confirmed else None
+    await notify(ctx.uow, other, "booking_cancelled",
+                 f"✖ {ctx.user.display_name} cancelled {_what(booking)} #{booking.id}{late}: "
+                 f"{facts.course_title}, {format_local(booking.starts_at, other.timezone)} "
+                 f"(your time).{reason}", ((MY_BOOKINGS,),),
+                 attachment=(file_name(booking), ics) if ics else None)
+    return [_invite_reply(facts, ics, cancelled=True)] if ics else []
 
 
 def reminder_message(
@@ -53,9 +80,7 @@ def reminder_message(
     what = f"{due.course_title} {role} {due.other.display_name} (#{b.id})"
     if due.kind == "15m":
         link = join_url(settings, b, due.recipient.id)
-        return (
-            f"🎥 Starting in 15 minutes: {what}.",
-            ((OutButton("🎥 Join now", url=link),), (MY_BOOKINGS,)),
-        )
+        return (f"🎥 Starting in 15 minutes: {what}.",
+                ((OutButton("🎥 Join now", url=link),), (MY_BOOKINGS,)))
     lead = "Tomorrow" if due.kind == "24h" else "In 1 hour"
     return f"⏰ {lead}, {when} (your time): {what}.", ((MY_BOOKINGS,),)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.config import Settings
 from core.models import Booking
@@ -26,3 +26,14 @@ def join_url(settings: Settings, booking: Booking, user_id: int) -> str:
     token = sign_token(settings.secrets.secret_key, JOIN, f"{booking.id}:{user_id}",
                        booking.ends_at)
     return f"{settings.web.public_url.rstrip('/')}/join/{token}"
+
+
+CALENDAR = "calendar"
+CALENDAR_YEARS = 5
+
+
+def calendar_url(settings: Settings, user_id: int, now: datetime) -> str:
+    """A private, long-lived feed of the person's sessions for their calendar app."""
+    token = sign_token(settings.secrets.secret_key, CALENDAR, str(user_id),
+                       now + timedelta(days=365 * CALENDAR_YEARS))
+    return f"{settings.web.public_url.rstrip('/')}/calendar/{token}.ics"

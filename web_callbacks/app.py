@@ -13,13 +13,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
-from core.booking import BookingView
+from core.booking import BookingView, list_calendar_bookings
 from core.errors import NotFound
+from core.invite import InviteFacts, feed
 from core.models import Booking, Course, User
 from core.signing import verify_token
 from core.timezone import format_local
 from core.uow import Database
-from handlers.links import JOIN, PAY
+from handlers.links import CALENDAR, JOIN, PAY
 from web_callbacks.pages import page, rows
 
 log = logging.getLogger("alphapeer.web")
@@ -116,6 +117,34 @@ async def join(request: web.Request) -> web.Response:
     return web.Response(text=page(f"Join session #{booking.id}", body), content_type="text/html")
 
 
+async def calendar_feed(request: web.Request) -> web.Response:
+    """The person's sessions as ICS, for calendar apps that subscribe to a URL."""
+    db = request.app[DB_KEY]
+    token = request.match_info["token"].removesuffix(".ics")
+    try:
+        user_id = int(
+            verify_token(db.settings.secrets.secret_key, CALENDAR, token, db.clock.now())
+        )
+    except (NotFound, ValueError):
+        return web.Response(status=404, text="unknown calendar")
+    async with db.uow() as uow:
+        user = await uow.session.get(User, user_id)
+        views = await list_calendar_bookings(uow, user_id) if user else []
+    if user is None:
+        return web.Response(status=404, text="unknown calendar")
+    body = feed(
+        [InviteFacts(v.booking, v.course_title, v.teacher_name, v.student_name) for v in views],
+        db.clock.now(),
+        f"Alpha Peer · {user.display_name}",
+    )
+    return web.Response(
+        body=body.encode(),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
 @dataclass(frozen=True)
 class Webhook:
     """A chat platform pushing updates to us, authenticated by a shared secret header."""
@@ -149,6 +178,7 @@ def create_app(db: Database, webhooks: tuple[Webhook, ...] = ()) -> web.Applicat
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pay/{token}", pay)
     app.router.add_get("/join/{token}", join)
+    app.router.add_get("/calendar/{token}", calendar_feed)
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))
     return app

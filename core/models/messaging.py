@@ -49,6 +49,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    # A small text attachment (a calendar invite); large files will live in object storage.
+    file_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    file_body: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class LinkCode(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.commands import (
     availability,
     book,
+    calendar,
     cancel,
     courses,
     help,
@@ -19,8 +20,8 @@ from handlers.registry import Registry
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (start, help, courses, book, mybookings, cancel, profile, availability, link,
-                   outbox):
+    for module in (start, help, courses, book, mybookings, cancel, calendar, profile,
+                   availability, link, outbox):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry

@@ -395,7 +395,7 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
         return Goto("day", note=f"⚠️ {exc.user_message}")
     course = await _course(ctx)
     if booking.kind == "intro":
-        return Finish((await booked_reply(ctx, booking, course.title),))
+        return Finish(tuple(await booked_reply(ctx, booking)))
     until = format_local(booking.hold_expires_at or when, ctx.user.timezone, with_date=False)
     reply = Reply(
         f"✅ Held! Session #{booking.id}: {course.title}, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.account import get_user
 from core.booking import (
     cancel_booking,
     check_cancellable,
@@ -13,8 +12,7 @@ from core.booking import (
     list_upcoming_bookings,
 )
 from core.errors import DomainError, InvalidInput, NotFound, ReasonRequired
-from core.outbox import OutButton, notify
-from handlers import payload
+from handlers.announce import cancelled_replies
 from handlers.context import Ctx
 from handlers.display import booking_line, when
 from handlers.flow import (
@@ -114,22 +112,6 @@ async def ask_confirm(ctx: Ctx) -> Prompt:
     )
 
 
-async def _tell_the_other_person(ctx: Ctx, booking_id: int) -> None:
-    view = await get_booking_view(ctx.uow, ctx.user, booking_id)
-    b = view.booking
-    other = await get_user(ctx.uow, b.teacher_id if ctx.user.id == b.student_id else b.student_id)
-    late = " (a late cancellation)" if b.late_cancel else ""
-    reason = f"\nReason: {b.cancel_reason}" if b.cancel_reason else ""
-    await notify(
-        ctx.uow,
-        other,
-        "booking_cancelled",
-        f"✖ {ctx.user.display_name} cancelled session #{b.id}{late}: "
-        f"{view.course_title}, {when(b.starts_at, other)} (your time).{reason}",
-        ((OutButton("📋 My bookings", action=payload.command("mybookings")),),),
-    )
-
-
 async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     booking_id = int(ctx.data["booking_id"])
     if inp.value == "keep":
@@ -137,24 +119,18 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
     if inp.value != "ok":
         return Reject("Tap “Yes, cancel it” or “No, keep it”.")
     booking = await get_booking_for(ctx.uow, ctx.user, booking_id)
-    unpaid = booking.status == "held"
+    unpaid, confirmed = booking.status == "held", booking.status == "confirmed"
     try:
         await cancel_booking(ctx.uow, ctx.user, booking_id, ctx.data.get("reason"))
     except ReasonRequired as exc:  # the clock moved into the late window meanwhile
         ctx.data["late"] = True
         return Goto("reason", note=f"⚠️ {exc.user_message}")
-    await _tell_the_other_person(ctx, booking_id)
+    files = await cancelled_replies(ctx, booking, was_confirmed=confirmed)
     late = " It was recorded as a late cancellation." if booking.late_cancel else ""
     money = " No payment had been taken." if unpaid else ""
-    return Finish(
-        (
-            Reply(
-                f"Cancelled session #{booking_id}.{late}{money}",
-                tone="success",
-                replace=ctx.clicked,
-            ),
-        )
-    )
+    done = Reply(f"Cancelled session #{booking_id}.{late}{money}", tone="success",
+                 replace=ctx.clicked)
+    return Finish((done, *files))
 
 
 FLOW = Flow(
