@@ -205,6 +205,7 @@ async def list_free_slots(
     student_id: int | None,
     start: datetime,
     end: datetime,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Free slots of these teachers between ``start`` and ``end``, inside each teacher's
     notice and horizon, keeping each teacher's buffer after every session (four statements
@@ -234,6 +235,7 @@ async def list_free_slots(
                 _occupying(now),
                 Booking.starts_at < end + timedelta(minutes=widest),
                 Booking.teacher_until > start,
+                Booking.id != (ignoring or 0),  # a booking being moved frees its own time
             )
         )
     ).all()

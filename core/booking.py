@@ -84,6 +84,8 @@ async def hold_slot(
     await _expire_lapsed_holds(uow, now, people=(teacher_id, student.id))
     terms = (await load_terms(uow, [teacher_id]))[teacher_id]
     cfg = uow.settings.booking
+    earlier = None if intro else await find_recent_cancellation(uow, student.id, teacher_id,
+                                                                course.id)
     booking = Booking(
         course_id=course.id,
         teacher_id=teacher_id,
@@ -93,6 +95,7 @@ async def hold_slot(
         starts_at=starts_at,
         ends_at=ends_at,
         teacher_until=ends_at + timedelta(minutes=terms.buffer_minutes),
+        rescheduled_from=earlier.id if earlier else None,
         price_minor=0 if intro else course.price_minor,
         currency=course.currency,
         hold_expires_at=None if intro else now + timedelta(minutes=cfg.hold_minutes),
@@ -288,3 +291,56 @@ async def list_calendar_bookings(uow: UnitOfWork, user_id: int, *,
             .order_by(Booking.starts_at).limit(500))
     rows = (await uow.session.execute(stmt)).all()
     return [BookingView(b, title, t, s) for b, title, t, s in rows]
+
+
+async def reschedule_booking(uow: UnitOfWork, user: User, booking_id: int,
+                             new_start: datetime, reason: str | None = None) -> datetime:
+    """Move a booking (either participant) to a free time with the same teacher; returns
+    the old start. Under the late-cancellation window it needs a reason, like a cancel."""
+    booking = (await uow.session.get(Booking, booking_id, with_for_update=True)
+               if is_valid_id(booking_id) else None)
+    if booking is None or user.id not in (booking.student_id, booking.teacher_id):
+        raise NotFound("booking")
+    check_cancellable(uow, booking)
+    if new_start == booking.starts_at:
+        raise InvalidInput("That's the time it already has. Pick another time.")
+    late = is_late_cancel(uow, booking)
+    if late and len(" ".join((reason or "").split())) < 3:
+        raise ReasonRequired(hours=uow.settings.booking.late_cancel_hours)
+    teacher = await uow.session.get(User, booking.teacher_id)
+    assert teacher is not None
+    length = booking.ends_at - booking.starts_at
+    free = await list_free_slots(uow, [teacher], int(length.total_seconds() // 60),
+                                 student_id=booking.student_id, start=new_start,
+                                 end=new_start + length, ignoring=booking.id)
+    if not any(s.starts_at == new_start for s in free):
+        raise SlotTaken()
+    old = booking.starts_at
+    buffer = booking.teacher_until - booking.ends_at
+    try:
+        async with uow.session.begin_nested():
+            booking.starts_at, booking.ends_at = new_start, new_start + length
+            booking.teacher_until = booking.ends_at + buffer
+            booking.sequence += 1
+            if late:
+                booking.late_cancel = True
+                booking.cancel_reason = clean_reason(reason)
+            await uow.session.flush()
+    except IntegrityError:
+        raise SlotTaken() from None
+    if booking.status == "confirmed":
+        await plan_reminders(uow, booking)
+    return old
+
+
+async def find_recent_cancellation(uow: UnitOfWork, student_id: int, teacher_id: int,
+                                   course_id: int) -> Booking | None:
+    """The student's own cancellation with this teacher and course within the rebook window:
+    booking again that soon counts as a reschedule of it."""
+    since = uow.clock.now() - timedelta(minutes=uow.settings.booking.rebook_window_minutes)
+    stmt = (select(Booking)
+            .where(Booking.student_id == student_id, Booking.teacher_id == teacher_id,
+                   Booking.course_id == course_id, Booking.status == "cancelled",
+                   Booking.cancelled_by == student_id, Booking.cancelled_at >= since)
+            .order_by(Booking.cancelled_at.desc()).limit(1))
+    return (await uow.session.scalars(stmt)).first()

@@ -3,6 +3,8 @@ notification, calendar invites, and reminders. Messages to others go through the
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.config import Settings
 from core.invite import InviteFacts, file_name, invite
 from core.models import Booking, Course, User
@@ -84,3 +86,37 @@ def reminder_message(
                 ((OutButton("🎥 Join now", url=link),), (MY_BOOKINGS,)))
     lead = "Tomorrow" if due.kind == "24h" else "In 1 hour"
     return f"⏰ {lead}, {when} (your time): {what}.", ((MY_BOOKINGS,),)
+
+
+async def rescheduled_replies(ctx: Ctx, booking: Booking, old_start: datetime) -> list[Reply]:
+    """Both people learn the old and the new time; both get the updated invite."""
+    facts, teacher, student = await _facts(ctx.uow, booking)
+    other = teacher if ctx.user.id == booking.student_id else student
+    ics = invite(facts, ctx.uow.clock.now()) if booking.status == "confirmed" else None
+    await notify(ctx.uow, other, "booking_moved",
+                 f"🔁 {ctx.user.display_name} moved {_what(booking)} #{booking.id} "
+                 f"({facts.course_title}) from {format_local(old_start, other.timezone)} "
+                 f"to {format_local(booking.starts_at, other.timezone)} (your time).",
+                 ((MY_BOOKINGS,),), attachment=(file_name(booking), ics) if ics else None)
+    done = Reply(f"🔁 Moved #{booking.id} from {format_local(old_start, ctx.user.timezone)} "
+                 f"to {format_local(booking.starts_at, ctx.user.timezone)} (your time). "
+                 f"{other.display_name} has been told.", tone="success", replace=ctx.clicked)
+    return [done, _invite_reply(facts, ics, cancelled=False)] if ics else [done]
+
+
+async def rebooked_note(ctx: Ctx, booking: Booking) -> str:
+    """A new hold soon after cancelling with the same teacher counts as a reschedule:
+    the teacher is told old → new; the student sees a note."""
+    if booking.rescheduled_from is None:
+        return ""
+    earlier = await ctx.uow.session.get(Booking, booking.rescheduled_from)
+    teacher = await ctx.uow.session.get(User, booking.teacher_id)
+    assert earlier is not None and teacher is not None
+    await notify(ctx.uow, teacher, "booking_moved",
+                 f"🔁 {ctx.user.display_name} rebooked #{earlier.id} as #{booking.id}: "
+                 f"{format_local(earlier.starts_at, teacher.timezone)} → "
+                 f"{format_local(booking.starts_at, teacher.timezone)} (your time), "
+                 "awaiting payment.", ((MY_BOOKINGS,),))
+    return (f"\nThis counts as moving #{earlier.id} "
+            f"({format_local(earlier.starts_at, ctx.user.timezone)}), which you cancelled "
+            "a moment ago.")

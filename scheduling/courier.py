@@ -19,6 +19,9 @@ def as_reply(delivery: Delivery) -> Reply:
     rows = tuple(
         tuple(Button(b.label, action=b.action, url=b.url) for b in row) for row in delivery.buttons
     )
+    if delivery.file_name and delivery.file_body is not None:
+        return Reply(delivery.text, rows, file_name=delivery.file_name,
+                     file=delivery.file_body.encode())
     return Reply(delivery.text, rows)
 
 

@@ -49,6 +49,8 @@ async def test_fifty_students_racing_for_one_slot_leave_exactly_one_holder(
     losers = [c for c in chats if "just taken" in c.text]
     assert len(winners) == 1
     assert len(losers) == 49
+    # Each loser is shown the times still free that day, not sent back to the start.
+    assert all("pick a start time" in c.text and "10:00" not in c.labels for c in losers)
     assert await _active(db) == 1
 
 

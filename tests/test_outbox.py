@@ -141,3 +141,17 @@ async def test_courier_only_claims_messages_for_platforms_it_can_reach(
         pending = (await uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))).all()
     assert len(pending) == (0 if "test" in platforms else 1)
+
+
+async def test_a_calendar_file_travels_with_its_message(db: Database, world: World) -> None:
+    async with db.uow() as uow:
+        maya = await uow.session.get(User, world.maya.id)
+        assert maya is not None
+        await notify(uow, maya, "test", "invite", attachment=("x.ics", "BEGIN:VCALENDAR"))
+    got: list[Reply] = []
+
+    async def keep(_to: str, reply: Reply) -> None:
+        got.append(reply)
+
+    assert await Courier(db, {"test": keep}).deliver_due() == 1
+    assert got[0].file_name == "x.ics" and got[0].file == b"BEGIN:VCALENDAR"

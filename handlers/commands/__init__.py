@@ -13,6 +13,7 @@ from handlers.commands import (
     mybookings,
     outbox,
     profile,
+    reschedule,
     start,
 )
 from handlers.registry import Registry
@@ -20,8 +21,8 @@ from handlers.registry import Registry
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (start, help, courses, book, mybookings, cancel, calendar, profile,
-                   availability, link, outbox):
+    for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
+                   profile, availability, link, outbox):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry

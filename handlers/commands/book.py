@@ -6,17 +6,24 @@ import random
 from datetime import UTC, date, datetime
 
 from core.availability import Slot, booking_window, list_free_slots
-from core.booking import INTRO_MINUTES, hold_slot, list_intro_partners
+from core.booking import (
+    INTRO_MINUTES,
+    get_booking_for,
+    hold_slot,
+    list_intro_partners,
+    reschedule_booking,
+)
 from core.catalogue import find_course_by_slug, get_published_course, list_course_teachers
 from core.catalogue import list_courses as list_published
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ReasonRequired
 from core.models import Course, User
 from core.timezone import format_local, local
 from handlers import payload
-from handlers.announce import booked_reply
+from handlers.announce import booked_reply, rebooked_note, rescheduled_replies
 from handlers.context import Ctx
 from handlers.display import month_grid, zone_note
 from handlers.flow import (
+    Cancel,
     Choice,
     Finish,
     Flow,
@@ -42,7 +49,7 @@ BACK = "back"
 ANY = "any"
 
 
-def _minute(moment: datetime) -> str:
+def slot_key(moment: datetime) -> str:
     return str(int(moment.timestamp()) // 60)
 
 
@@ -77,14 +84,19 @@ async def _course(ctx: Ctx) -> Course:
 
 
 def _minutes(ctx: Ctx, course: Course) -> int:
+    if "minutes" in ctx.data:  # moving a booking keeps its length
+        return int(ctx.data["minutes"])
     return INTRO_MINUTES if ctx.data.get("intro") else course.session_minutes
 
 
 async def _slots(ctx: Ctx, course: Course, teachers: list[User]) -> list[Slot]:
+    """Free slots for the student of this booking (the teacher may be the one moving it)."""
     start, end = booking_window(ctx.uow)
-    teachers = [t for t in teachers if t.id != ctx.user.id]
+    student_id = int(ctx.data.get("student_id", ctx.user.id))
+    teachers = [t for t in teachers if t.id != student_id]
     return await list_free_slots(
-        ctx.uow, teachers, _minutes(ctx, course), student_id=ctx.user.id, start=start, end=end
+        ctx.uow, teachers, _minutes(ctx, course), student_id=student_id, start=start, end=end,
+        ignoring=ctx.data.get("moving"),
     )
 
 
@@ -236,7 +248,7 @@ async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
             return Reject("Those times were just taken. Please pick a teacher.")
         soonest = [s for s in slots if s.starts_at == slots[0].starts_at]
         pick = random.choice(soonest)  # fair among equally soon teachers
-        ctx.data.update(teacher_id=pick.teacher_id, slot=_minute(pick.starts_at))
+        ctx.data.update(teacher_id=pick.teacher_id, slot=slot_key(pick.starts_at))
         ctx.data.pop("page", None)
         return Goto("confirm")
     chosen = parse_id(inp.value) if inp.value else None
@@ -254,7 +266,7 @@ async def ask_day(ctx: Ctx) -> Prompt:
     course, teacher = await _course_and_teacher(ctx)
     slots = await _slots(ctx, course, [teacher])
     days = sorted({_local_day(s, ctx.user) for s in slots})
-    back = (Choice("‹ Teachers", BACK),)
+    back = (Choice("‹ Keep it as it was" if ctx.data.get("moving") else "‹ Teachers", BACK),)
     if not days:
         return Prompt(
             f"{teacher.display_name} has no free times left. Pick someone else.", (back,)
@@ -277,6 +289,8 @@ async def on_day(ctx: Ctx, inp: Input) -> Outcome:
     if _turn_page(ctx, inp.value):
         return Stay()
     if inp.value == BACK:
+        if ctx.data.get("moving"):  # moving a booking keeps its teacher
+            return Cancel(f"Kept #{ctx.data['moving']} as it was. Nothing was changed.")
         ctx.data.pop("teacher_id", None)
         ctx.data.pop("page", None)
         return Goto("teacher")
@@ -317,7 +331,7 @@ async def ask_time(ctx: Ctx) -> Prompt:
     choices = [
         Choice(
             format_local(s.starts_at, ctx.user.timezone, with_date=False),
-            f"t:{_minute(s.starts_at)}",
+            f"t:{slot_key(s.starts_at)}",
         )
         for s in shown
     ]
@@ -341,7 +355,7 @@ async def on_time(ctx: Ctx, inp: Input) -> Outcome:
     if when is None:
         return Reject("Please tap a time below (or type it as shown, e.g. 18:00).")
     ctx.data.pop("page", None)
-    ctx.data["slot"] = _minute(when)
+    ctx.data["slot"] = slot_key(when)
     return Next()
 
 
@@ -354,6 +368,16 @@ async def ask_confirm(ctx: Ctx) -> Prompt:
     assert when is not None
     hold = ctx.settings.booking.hold_minutes
     theirs = format_local(when, teacher.timezone, with_date=False)
+    if ctx.data.get("moving"):
+        old = _from_minute(ctx.data["from"])
+        assert old is not None
+        return Prompt(
+            f"Move session #{ctx.data['moving']} ({course.title})\n"
+            f"from {format_local(old, ctx.user.timezone)}\n"
+            f"to   {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)})?\n"
+            "Both of you will be told, with an updated calendar invite.",
+            ((Choice("✅ Move it", "ok"), Choice("‹ Change time", BACK)),),
+        )
     if ctx.data.get("intro"):
         return Prompt(
             f"Your free intro:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
@@ -380,6 +404,8 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
         return Reject("Tap “Hold & pay” to continue, or “Change time”.")
     when = _from_minute(ctx.data["slot"])
     assert when is not None
+    if ctx.data.get("moving"):
+        return await _move(ctx, when)
     try:
         booking = await hold_slot(
             ctx.uow,
@@ -390,16 +416,17 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
             intro=bool(ctx.data.get("intro")),
         )
     except DomainError as exc:
+        # Lost a race or changed meanwhile: show what is still free that day.
         ctx.data.pop("slot", None)
-        ctx.data.pop("day", None)
-        return Goto("day", note=f"⚠️ {exc.user_message}")
+        return Goto("time", note=f"⚠️ {exc.user_message}")
     course = await _course(ctx)
     if booking.kind == "intro":
         return Finish(tuple(await booked_reply(ctx, booking)))
+    moved = await rebooked_note(ctx, booking)
     until = format_local(booking.hold_expires_at or when, ctx.user.timezone, with_date=False)
     reply = Reply(
         f"✅ Held! Session #{booking.id}: {course.title}, "
-        f"{format_local(when, ctx.user.timezone)}.\n"
+        f"{format_local(when, ctx.user.timezone)}.{moved}\n"
         f"Pay by {until} to confirm it — after that the time is released.",
         (
             (Button(f"💳 Pay {booking.price}", url=pay_url(ctx.settings, booking)),),
@@ -409,6 +436,20 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
         replace=ctx.clicked,
     )
     return Finish((reply,))
+
+
+async def _move(ctx: Ctx, when: datetime) -> Outcome:
+    booking_id = int(ctx.data["moving"])
+    try:
+        old = await reschedule_booking(ctx.uow, ctx.user, booking_id, when,
+                                       reason=ctx.data.get("reason"))
+    except ReasonRequired as exc:
+        return Goto("reason", note=f"⚠️ {exc.user_message}")
+    except DomainError as exc:
+        ctx.data.pop("slot", None)
+        return Goto("time", note=f"⚠️ {exc.user_message}")
+    booking = await get_booking_for(ctx.uow, ctx.user, booking_id)
+    return Finish(tuple(await rescheduled_replies(ctx, booking, old)))
 
 
 STEPS = (

@@ -28,7 +28,8 @@ async def show_bookings(ctx: Ctx, _args: str) -> list[Reply]:
     rows: list[tuple[Button, ...]] = []
     for view in views[:SHOWN]:
         b = view.booking
-        row = [Button(f"✖ Cancel #{b.id}", action=payload.command("cancel", str(b.id)))]
+        row = [Button(f"✖ Cancel #{b.id}", action=payload.command("cancel", str(b.id))),
+               Button(f"🔁 Move #{b.id}", action=payload.command("reschedule", str(b.id)))]
         if b.status == "held" and b.student_id == ctx.user.id:
             row.append(Button(f"💳 Pay #{b.id} · {b.price}", url=pay_url(ctx.settings, b)))
         rows.append(tuple(row))
