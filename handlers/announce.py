@@ -120,3 +120,15 @@ async def rebooked_note(ctx: Ctx, booking: Booking) -> str:
     return (f"\nThis counts as moving #{earlier.id} "
             f"({format_local(earlier.starts_at, ctx.user.timezone)}), which you cancelled "
             "a moment ago.")
+
+
+def followup_message(booking: Booking, recipient: User, other: User,
+                     course_title: str) -> tuple[str, tuple[tuple[OutButton, ...], ...]]:
+    """Asked of both people right after a session: did it happen?"""
+    ask = payload.command
+    return (f"How did session #{booking.id} go — {course_title} "
+            f"{'with' if recipient.id == booking.student_id else 'teaching'} "
+            f"{other.display_name}, {format_local(booking.starts_at, recipient.timezone)}?",
+            ((OutButton("✅ It happened", action=ask("attended", f"{booking.id} held")),
+              OutButton(f"🚫 {other.display_name[:40]} didn't come",
+                        action=ask("attended", f"{booking.id} no_show"))),))

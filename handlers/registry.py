@@ -21,6 +21,7 @@ class Command:
     roles: frozenset[str] | None = None  # None: everyone
     needs_onboarding: bool = True
     args_hint: str = ""
+    hidden: bool = False  # reached by buttons only: not in menus, /help or slash commands
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.flow is None):
@@ -55,7 +56,11 @@ class Registry:
         return list(self._commands.values())
 
     def for_roles(self, roles: frozenset[str]) -> list[Command]:
-        return [c for c in self._commands.values() if c.allowed(roles)]
+        """Commands to show someone with these roles (menus, /help)."""
+        return [c for c in self._commands.values() if c.allowed(roles) and not c.hidden]
+
+    def visible(self) -> list[Command]:
+        return [c for c in self._commands.values() if not c.hidden]
 
     def flows(self) -> dict[str, Flow]:
         found: dict[str, Flow] = {}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from core.booking import expire_holds
+from core.followup import claim_followups
+from core.models import Course, User
 from core.outbox import notify
 from core.reminder import claim_due_reminders
 from core.uow import Database
-from handlers.announce import reminder_message
+from handlers.announce import followup_message, reminder_message
 
 log = logging.getLogger("alphapeer.jobs")
 
@@ -30,3 +32,18 @@ async def send_due_reminders(db: Database) -> int:
             text, buttons = reminder_message(reminder, db.settings)
             await notify(uow, reminder.recipient, f"reminder_{reminder.kind}", text, buttons)
     return len(due)
+
+
+async def send_followups(db: Database) -> int:
+    """Ask both people of each session that just ended whether it happened."""
+    async with db.uow() as uow:
+        ended = await claim_followups(uow)
+        for booking in ended:
+            course = await uow.session.get(Course, booking.course_id)
+            student = await uow.session.get(User, booking.student_id)
+            teacher = await uow.session.get(User, booking.teacher_id)
+            assert course and student and teacher
+            for recipient, other in ((student, teacher), (teacher, student)):
+                text, buttons = followup_message(booking, recipient, other, course.title)
+                await notify(uow, recipient, "followup", text, buttons)
+    return len(ended)

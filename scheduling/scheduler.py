@@ -9,7 +9,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.uow import Database
-from scheduling.jobs import send_due_reminders, sweep_expired_holds
+from scheduling.jobs import send_due_reminders, send_followups, sweep_expired_holds
 
 log = logging.getLogger("alphapeer.scheduler")
 
@@ -26,16 +26,18 @@ def build_scheduler(
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
-    async def reminders(db: Database) -> None:
-        if await send_due_reminders(db) and wake_courier is not None:
+    async def messages(db: Database) -> None:
+        """Reminders and after-session questions: queued in the outbox, then delivered."""
+        queued = await send_due_reminders(db) + await send_followups(db)
+        if queued and wake_courier is not None:
             wake_courier()
 
     scheduler.add_job(
         _guarded,
         "interval",
         seconds=sweep_seconds,
-        args=(reminders, db),
-        id="send_due_reminders",
+        args=(messages, db),
+        id="send_messages",
         max_instances=1,
         coalesce=True,
     )

@@ -38,7 +38,7 @@ class AlphaPeerClient(discord.Client):
         self.dispatcher = dispatcher
         self.guild_id = guild_id
         self.tree = app_commands.CommandTree(self)
-        for command in registry.all():
+        for command in registry.visible():
             self.tree.add_command(self._slash(command))
         self.tree.error(self._on_tree_error)
 

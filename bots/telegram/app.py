@@ -93,7 +93,7 @@ class TelegramSurface:
                 return
 
     async def _set_commands(self) -> None:
-        public = [BotCommand(c.name, c.description) for c in self.registry.all()
+        public = [BotCommand(c.name, c.description) for c in self.registry.visible()
                   if c.roles is None]
         await self.bot.set_my_commands(public, scope=BotCommandScopeDefault())
         # Telegram scopes menus per chat, so people with extra roles get their own menu.

@@ -74,6 +74,10 @@ class Booking(Base):
     teacher_until: Mapped[datetime] = mapped_column(UTCDateTime(), default=_no_buffer)
     sequence: Mapped[int] = mapped_column(default=0)  # ICS SEQUENCE, raised on every change
     rescheduled_from: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), default=None)
+    # After the session each side says whether it happened ("held") or who did not come.
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    student_report: Mapped[str | None] = mapped_column(String(16), default=None)
+    teacher_report: Mapped[str | None] = mapped_column(String(16), default=None)
     price_minor: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.commands import (
+    attended,
     availability,
     book,
     calendar,
@@ -22,7 +23,7 @@ from handlers.registry import Registry
 def build_registry() -> Registry:
     registry = Registry()
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
-                   profile, availability, link, outbox):
+                   profile, availability, link, outbox, attended):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry
