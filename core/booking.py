@@ -344,3 +344,16 @@ async def find_recent_cancellation(uow: UnitOfWork, student_id: int, teacher_id:
                    Booking.cancelled_by == student_id, Booking.cancelled_at >= since)
             .order_by(Booking.cancelled_at.desc()).limit(1))
     return (await uow.session.scalars(stmt)).first()
+
+
+async def count_sessions_taught(uow: UnitOfWork, teacher_ids: list[int]) -> dict[int, int]:
+    """Completed paid sessions per teacher (one statement for any number of teachers)."""
+    if not teacher_ids:
+        return {}
+    rows = (await uow.session.execute(
+        select(Booking.teacher_id, func.count())
+        .where(Booking.teacher_id.in_(teacher_ids), Booking.kind == "lesson",
+               Booking.status == "completed")
+        .group_by(Booking.teacher_id))).all()
+    counts = {int(t): int(n) for t, n in rows}
+    return {t: counts.get(t, 0) for t in teacher_ids}

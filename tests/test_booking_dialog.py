@@ -35,3 +35,19 @@ async def test_student_books_course_teacher_day_time_and_gets_pay_link(
     assert booking.teacher_id == world.maya.id and booking.student_id == world.sam.id
     # 10:00 in Berlin (UTC+1 in November) is 09:00 UTC.
     assert booking.starts_at.isoformat() == "2026-11-24T09:00:00+00:00"
+
+
+async def test_teacher_choice_shows_sessions_taught_and_next_free_time(
+        db: Database, world: World, chat: FakeChat) -> None:
+    from datetime import UTC, datetime
+
+    from core.booking import confirm_booking, hold_slot
+
+    async with db.uow() as uow:
+        done = await hold_slot(uow, world.lee, world.python.id, world.maya.id,
+                               datetime(2026, 11, 24, 9, tzinfo=UTC))
+        await confirm_booking(uow, done.id)
+        done.status = "completed"
+    await chat.send("/book python")
+    assert "• Maya — 1 session taught, next free" in chat.text
+    assert "• Ken — 0 sessions taught, next free" in chat.text

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from core.availability import Slot, booking_window, list_free_slots
 from core.booking import (
     INTRO_MINUTES,
+    count_sessions_taught,
     get_booking_for,
     hold_slot,
     list_intro_partners,
@@ -223,15 +224,18 @@ async def ask_teacher(ctx: Ctx) -> Prompt:
         for t in shown
     ]
     rows.append(back + tuple(nav))
+    taught = await count_sessions_taught(ctx.uow, [t.id for t in shown])
+    profiles = "\n".join(
+        f"• {t.display_name} — {taught[t.id]} session{'s' if taught[t.id] != 1 else ''} "
+        f"taught, next free {format_local(first[t.id].starts_at, ctx.user.timezone)}"
+        for t in shown)
     lead = (f"🎁 A free 15-minute intro for {course.title}: meet a teacher before you enrol."
             if ctx.data.get("intro")
             else f"👩‍🏫 {course.title} — {course.price} per {course.session_minutes} min.")
-    return Prompt(
-        f"{lead}\nWho would you like to meet? ({zone_note(ctx.user)})"
-        if ctx.data.get("intro")
-        else f"{lead}\nWho would you like to learn with? ({zone_note(ctx.user)})",
-        tuple(rows),
-    )
+    question = "Who would you like to meet?" if ctx.data.get("intro") else \
+        "Who would you like to learn with?"
+    return Prompt(f"{lead}\n{profiles}\n\n{question} ({zone_note(ctx.user)}; ⚡ picks one "
+                  "of the soonest at random)", tuple(rows))
 
 
 async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
