@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from alphapeer import migrate
+from alphapeer.scratchdb import scratch_database
 from core.clock import FrozenClock
 from core.config import Settings, load_settings
 from core.db import Base, create_engine
@@ -36,22 +35,6 @@ def make_settings(url: str, data_dir: Path, **extra: str) -> Settings:
     return load_settings(ROOT / "config.toml", env=env)
 
 
-def _asyncpg_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1) \
-        if url.startswith("postgresql://") else url
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    plain = make_url(_asyncpg_url(url)).set(drivername="postgresql")
-    conn = await asyncpg.connect(plain.render_as_string(hide_password=False))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -60,16 +43,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def database_url(backend: str,
                        tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    name = f"alphapeer_test_{secrets.token_hex(4)}"
-    await _admin(PG_URL, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(_asyncpg_url(PG_URL)).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        await _admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with scratch_database(backend, tmp_path_factory.mktemp("db"), PG_URL) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
