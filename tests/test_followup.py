@@ -8,32 +8,20 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from core.booking import confirm_booking, hold_slot
 from core.clock import FrozenClock
 from core.followup import outcome
-from core.models import Booking, OutboxMessage, User
+from core.models import OutboxMessage, User
 from core.uow import Database
 from handlers import payload
 from scheduling.jobs import send_followups
 from tests.fakechat import FakeChat
-from tests.world import World
+from tests.world import World, fetch_booking, paid_session
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-async def _session(db: Database, world: World) -> int:
-    async with db.uow() as uow:
-        booking = await hold_slot(uow, world.sam, world.python.id, world.maya.id,
-                                  TUESDAY_10_BERLIN)
-        await confirm_booking(uow, booking.id)
-        return booking.id
 
 
-async def _booking(db: Database, booking_id: int) -> Booking:
-    async with db.uow() as uow:
-        booking = await uow.session.get(Booking, booking_id)
-        assert booking is not None
-        return booking
 
 
 async def _asked(db: Database, user: User) -> list[OutboxMessage]:
@@ -44,7 +32,7 @@ async def _asked(db: Database, user: User) -> list[OutboxMessage]:
 
 async def test_both_are_asked_once_after_the_session_window(
         db: Database, world: World, clock: FrozenClock) -> None:
-    booking_id = await _session(db, world)
+    booking_id = await paid_session(db, world, TUESDAY_10_BERLIN)
     clock.set(TUESDAY_10_BERLIN + timedelta(minutes=65))  # ended 5 minutes ago: too soon
     assert await send_followups(db) == 0
     clock.set(TUESDAY_10_BERLIN + timedelta(minutes=75))
@@ -59,33 +47,33 @@ async def test_both_are_asked_once_after_the_session_window(
 
 async def test_both_confirming_completes_the_session(
         db: Database, world: World, clock: FrozenClock, chat: FakeChat, chat_as) -> None:  # type: ignore[no-untyped-def]
-    booking_id = await _session(db, world)
+    booking_id = await paid_session(db, world, TUESDAY_10_BERLIN)
     clock.set(TUESDAY_10_BERLIN + timedelta(hours=2))
     await chat.press(payload.command("attended", f"{booking_id} held"))
     assert "Thanks" in chat.text
-    assert (await _booking(db, booking_id)).status == "confirmed"
+    assert (await fetch_booking(db, booking_id)).status == "confirmed"
     maya: FakeChat = chat_as("maya")
     await maya.press(payload.command("attended", f"{booking_id} held"))
     assert "both of you confirmed" in maya.text
-    assert (await _booking(db, booking_id)).status == "completed"
+    assert (await fetch_booking(db, booking_id)).status == "completed"
 
 
 async def test_teacher_reporting_a_no_show_and_a_contradiction_are_recorded(
         db: Database, world: World, clock: FrozenClock, chat: FakeChat, chat_as) -> None:  # type: ignore[no-untyped-def]
-    booking_id = await _session(db, world)
+    booking_id = await paid_session(db, world, TUESDAY_10_BERLIN)
     clock.set(TUESDAY_10_BERLIN + timedelta(hours=2))
     maya: FakeChat = chat_as("maya")
     await maya.press(payload.command("attended", f"{booking_id} no_show"))
     assert "Sam didn't come" in maya.text
-    assert outcome(await _booking(db, booking_id)) == "student_no_show"
+    assert outcome(await fetch_booking(db, booking_id)) == "student_no_show"
     await chat.press(payload.command("attended", f"{booking_id} held"))
     assert "remember it differently" in chat.text
-    assert outcome(await _booking(db, booking_id)) == "disputed"
+    assert outcome(await fetch_booking(db, booking_id)) == "disputed"
 
 
 async def test_answers_before_the_end_or_from_strangers_change_nothing(
         db: Database, world: World, chat: FakeChat, chat_as) -> None:  # type: ignore[no-untyped-def]
-    booking_id = await _session(db, world)
+    booking_id = await paid_session(db, world, TUESDAY_10_BERLIN)
     await chat.press(payload.command("attended", f"{booking_id} held"))
     assert "once the session is over" in chat.text
     lee: FakeChat = chat_as("lee")
@@ -93,7 +81,7 @@ async def test_answers_before_the_end_or_from_strangers_change_nothing(
     assert "couldn't find that booking" in lee.text
     await chat.press(payload.command("attended", f"{booking_id} maybe"))
     assert "buttons" in chat.text
-    booking = await _booking(db, booking_id)
+    booking = await fetch_booking(db, booking_id)
     assert (booking.student_report, booking.teacher_report) == (None, None)
 
 

@@ -12,23 +12,13 @@ from core.clock import FrozenClock
 from core.models import Booking, OutboxMessage, Reminder, User
 from core.uow import Database
 from tests.fakechat import FakeChat
-from tests.world import World
+from tests.world import World, fetch_booking, paid_session
 
 THURSDAY_10_BERLIN = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
-async def _paid(db: Database, world: World, at: datetime = THURSDAY_10_BERLIN) -> int:
-    async with db.uow() as uow:
-        booking = await hold_slot(uow, world.sam, world.python.id, world.maya.id, at)
-        await confirm_booking(uow, booking.id)
-        return booking.id
 
 
-async def _booking(db: Database, booking_id: int) -> Booking:
-    async with db.uow() as uow:
-        booking = await uow.session.get(Booking, booking_id)
-        assert booking is not None
-        return booking
 
 
 async def _notes(db: Database, user: User) -> list[OutboxMessage]:
@@ -39,7 +29,7 @@ async def _notes(db: Database, user: User) -> list[OutboxMessage]:
 
 async def test_student_moves_a_session_and_the_teacher_hears_old_and_new_time(
         db: Database, world: World, chat: FakeChat) -> None:
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     await chat.send("/mybookings")
     await chat.click(f"Move #{booking_id}")
     await chat.click("Fri 27 Nov")
@@ -48,7 +38,7 @@ async def test_student_moves_a_session_and_the_teacher_hears_old_and_new_time(
     await chat.click("Move it")
     assert f"Moved #{booking_id} from Thu 26 Nov 10:00 to Fri 27 Nov 14:00" in chat.text
     assert any(r.file_name for r in chat.last)
-    moved = await _booking(db, booking_id)
+    moved = await fetch_booking(db, booking_id)
     assert moved.starts_at == datetime(2026, 11, 27, 13, tzinfo=UTC) and moved.sequence == 1
     [note] = await _notes(db, world.maya)
     assert "from Thu 26 Nov 10:00 to Fri 27 Nov 14:00" in note.text and note.file_body
@@ -61,18 +51,19 @@ async def test_moving_into_its_own_hour_shifted_by_thirty_minutes_is_allowed(
         db: Database, world: World) -> None:
     from core.booking import reschedule_booking
 
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     async with db.uow() as uow:
         sam = await uow.session.get(User, world.sam.id)
         assert sam is not None
         # Slots run on the hour; the next hour overlaps the old one and must still be free.
-        await reschedule_booking(uow, sam, booking_id, THURSDAY_10_BERLIN + timedelta(hours=1))
-    assert (await _booking(db, booking_id)).starts_at == THURSDAY_10_BERLIN + timedelta(hours=1)
+        later = THURSDAY_10_BERLIN + timedelta(hours=1)
+        await reschedule_booking(uow, sam, booking_id, later)
+    assert (await fetch_booking(db, booking_id)).starts_at == later
 
 
 async def test_teacher_moves_a_session_around_the_students_other_bookings(
         db: Database, world: World, chat_as) -> None:  # type: ignore[no-untyped-def]
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     async with db.uow() as uow:  # Sam is busy with Ken at 18:00 Tokyo = 10:00 Berlin on Fri
         other = await hold_slot(uow, world.sam, world.python.id, world.ken.id,
                                 datetime(2026, 11, 27, 9, tzinfo=UTC))
@@ -90,7 +81,7 @@ async def test_teacher_moves_a_session_around_the_students_other_bookings(
 
 async def test_late_move_needs_a_reason(db: Database, world: World, chat: FakeChat,
                                         clock: FrozenClock) -> None:
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     clock.set(THURSDAY_10_BERLIN - timedelta(hours=5))
     await chat.send(f"/reschedule {booking_id}")
     await chat.click("Fri 27 Nov")
@@ -99,14 +90,14 @@ async def test_late_move_needs_a_reason(db: Database, world: World, chat: FakeCh
     assert "late change" in chat.text
     await chat.send("Train strike")
     await chat.click("Move it")
-    moved = await _booking(db, booking_id)
+    moved = await fetch_booking(db, booking_id)
     assert moved.late_cancel and moved.cancel_reason == "Train strike"
     assert moved.starts_at == datetime(2026, 11, 27, 13, tzinfo=UTC)
 
 
 async def test_rebooking_soon_after_cancelling_counts_as_a_reschedule(
         db: Database, world: World, chat: FakeChat, clock: FrozenClock) -> None:
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     await chat.send(f"/cancel {booking_id}")
     await chat.click("Yes, cancel it")
     clock.advance(minutes=10)
@@ -126,7 +117,7 @@ async def test_rebooking_soon_after_cancelling_counts_as_a_reschedule(
 
 async def test_rebooking_after_the_window_is_a_new_booking(
         db: Database, world: World, chat: FakeChat, clock: FrozenClock) -> None:
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     await chat.send(f"/cancel {booking_id}")
     await chat.click("Yes, cancel it")
     clock.advance(minutes=31)
@@ -140,8 +131,8 @@ async def test_rebooking_after_the_window_is_a_new_booking(
 
 async def test_keep_it_leaves_the_session_where_it_was(
         db: Database, world: World, chat: FakeChat) -> None:
-    booking_id = await _paid(db, world)
+    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     await chat.send(f"/reschedule {booking_id}")
     await chat.click("Keep it as it was")
     assert "Nothing was changed" in chat.text
-    assert (await _booking(db, booking_id)).sequence == 0
+    assert (await fetch_booking(db, booking_id)).sequence == 0

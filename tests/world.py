@@ -7,7 +7,7 @@ from datetime import datetime
 
 from core.account import grant_role
 from core.availability import Window, set_weekly_availability
-from core.models import Course, CourseModule, CourseTeacher, Identity, User
+from core.models import Booking, Course, CourseModule, CourseTeacher, Identity, User
 from core.uow import Database, UnitOfWork
 from tests.fakechat import PLATFORM
 
@@ -67,3 +67,20 @@ async def build_world(db: Database) -> World:
         await set_weekly_availability(uow, maya, [Window(d, 9 * 60, 17 * 60) for d in EVERY_DAY])
         await set_weekly_availability(uow, ken, [Window(d, 18 * 60, 20 * 60) for d in EVERY_DAY])
     return World(creator, maya, ken, sam, lee, python, spanish)
+
+
+async def paid_session(db: Database, world: World, at: datetime) -> int:
+    """Sam's confirmed Python session with Maya at ``at``; returns its id."""
+    from core.booking import confirm_booking, hold_slot
+
+    async with db.uow() as uow:
+        booking = await hold_slot(uow, world.sam, world.python.id, world.maya.id, at)
+        await confirm_booking(uow, booking.id)
+        return booking.id
+
+
+async def fetch_booking(db: Database, booking_id: int) -> Booking:
+    async with db.uow() as uow:
+        booking = await uow.session.get(Booking, booking_id)
+        assert booking is not None
+        return booking
