@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 
 from core.errors import InvalidInput
+from core.external_calendar import load_external_busy
 from core.models import (
     ACTIVE_STATUSES,
     AvailabilityOverride,
@@ -247,8 +248,8 @@ async def list_free_slots(
     ignoring: int | None = None,
 ) -> list[Slot]:
     """Free slots of these teachers between ``start`` and ``end``, inside each teacher's
-    notice and horizon, keeping each teacher's buffer after every session (four statements
-    whatever the number of teachers)."""
+    notice and horizon, keeping each teacher's buffer after every session and the busy
+    times of their outside calendar (five statements whatever the number of teachers)."""
     if not teachers:
         return []
     now = uow.clock.now()
@@ -278,6 +279,7 @@ async def list_free_slots(
             )
         )
     ).all()
+    outside = await load_external_busy(uow, ids, start, end)
     student_busy = [
         (b.starts_at, b.ends_at)
         for b in busy_rows
@@ -292,7 +294,7 @@ async def list_free_slots(
         if earliest >= latest:
             continue
         teaching = Busy([(b.starts_at, b.teacher_until) for b in busy_rows
-                         if b.teacher_id == teacher.id])
+                         if b.teacher_id == teacher.id] + outside[teacher.id])
         learning = Busy([(b.starts_at, b.ends_at) for b in busy_rows
                          if b.student_id == teacher.id] + student_busy)
         plan = plans[teacher.id]

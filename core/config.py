@@ -87,6 +87,14 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    refresh_seconds: int = 300  # how often the job looks for outside calendars to re-read
+    # Teachers' calendar links are fetched by the server: refuse internal addresses
+    # (server-side request forgery) unless a test or a private deployment allows them.
+    allow_private_hosts: bool = False
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
 
@@ -105,6 +113,7 @@ class Settings:
     booking: BookingSettings = field(default_factory=BookingSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    calendars: CalendarSettings = field(default_factory=CalendarSettings)
     secrets: Secrets = field(default_factory=Secrets)
     root: str = "."
 
@@ -127,6 +136,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "booking": BookingSettings,
     "split": SplitSettings,
     "scheduler": SchedulerSettings,
+    "calendars": CalendarSettings,
 }
 
 

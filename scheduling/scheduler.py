@@ -9,6 +9,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.uow import Database
+from scheduling.calendar_fetch import refresh_external_calendars
 from scheduling.jobs import send_due_reminders, send_followups, sweep_expired_holds
 
 log = logging.getLogger("alphapeer.scheduler")
@@ -25,6 +26,9 @@ def build_scheduler(
     db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(_guarded, "interval", seconds=db.settings.calendars.refresh_seconds,
+                      args=(refresh_external_calendars, db), id="refresh_external_calendars",
+                      max_instances=1, coalesce=True)
 
     async def messages(db: Database) -> None:
         """Reminders and after-session questions: queued in the outbox, then delivered."""

@@ -5,6 +5,7 @@ from core.models.availability import AvailabilityRule
 from core.models.booking import ACTIVE_STATUSES, Booking
 from core.models.catalogue import Course, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
+from core.models.external import ExternalBusy, ExternalCalendar
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
 from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
 
@@ -17,6 +18,8 @@ __all__ = [
     "Course",
     "CourseModule",
     "CourseTeacher",
+    "ExternalBusy",
+    "ExternalCalendar",
     "Identity",
     "InboundUpdate",
     "LinkCode",

@@ -17,8 +17,9 @@ from core.availability import (
 )
 from core.availability_text import PRESETS, describe_windows, hhmm, parse_override, parse_windows
 from core.errors import InvalidInput
+from core.external_calendar import clean_url, find_external_calendar, set_external_calendar
 from core.models import AvailabilityOverride
-from core.timezone import zone_label
+from core.timezone import format_local, zone_label
 from handlers.context import Ctx
 from handlers.display import month_grid
 from handlers.flow import Choice, Finish, Flow, Goto, Input, Outcome, Prompt, Reject, Stay, Step
@@ -64,7 +65,8 @@ async def ask_menu(ctx: Ctx) -> Prompt:
     presets = [Choice(label, f"p:{key}") for key, (label, _) in PRESETS.items()]
     rows = [tuple(presets[i:i + 2]) for i in range(0, len(presets), 2)]
     rows.append((Choice("✏️ Type hours", "type"), Choice("🚫 Day off / extra", "date")))
-    rows.append((Choice("⚙️ Buffer & notice", "terms"), Choice("✅ Done", "done")))
+    rows.append((Choice("⚙️ Buffer & notice", "terms"), Choice("🔗 Outside calendar", "ics"),
+                 Choice("✅ Done", "done")))
     return Prompt(text + "\n\nTap a preset to replace your weekly hours, or type your own.",
                   tuple(rows), pre=grid)
 
@@ -74,8 +76,9 @@ async def on_menu(ctx: Ctx, inp: Input) -> Outcome:
     if value.startswith("p:") and value[2:] in PRESETS:
         ctx.data["pending"] = PRESETS[value[2:]][1]
         return Goto("confirm")
-    if value in {"type", "date", "terms"}:
-        return Goto({"type": "typed", "date": "override", "terms": "terms"}[value])
+    if value in {"type", "date", "terms", "ics"}:
+        return Goto({"type": "typed", "date": "override", "terms": "terms",
+                     "ics": "external"}[value])
     if value == "done":
         text, grid = await _summary(ctx)
         return Finish((Reply(text, pre=grid, tone="success", replace=ctx.clicked),))
@@ -167,6 +170,37 @@ async def on_terms(ctx: Ctx, inp: Input) -> Outcome:
     return Stay(note="✅ Saved.")
 
 
+async def ask_external(ctx: Ctx) -> Prompt:
+    row = await find_external_calendar(ctx.uow, ctx.user)
+    if row is None:
+        state = "No outside calendar is connected."
+    elif row.last_error:
+        state = f"Connected, but the last read failed: {row.last_error}."
+    elif row.refreshed_at is None:
+        state = "Connected; I'll read it within a few minutes."
+    else:
+        state = (f"Connected; last read "
+                 f"{format_local(row.refreshed_at, ctx.user.timezone)} (your time).")
+    return Prompt(f"🔗 {state}\nBusy times in your own calendar (work, other lessons) then "
+                  "block bookings here. Paste its private iCal link — in Google Calendar: "
+                  "Settings → your calendar → Secret address in iCal format.",
+                  ((Choice("🗑 Disconnect", "remove"), Choice("‹ Back", "back")),))
+
+
+async def on_external(ctx: Ctx, inp: Input) -> Outcome:
+    if inp.value == "back":
+        return Goto("menu")
+    if inp.value == "remove":
+        await set_external_calendar(ctx.uow, ctx.user, None)
+        return Goto("menu", note="✅ Outside calendar disconnected.")
+    try:
+        await set_external_calendar(ctx.uow, ctx.user, clean_url(inp.text or ""))
+    except InvalidInput as exc:
+        return Reject(exc.user_message)
+    return Goto("menu", note="✅ Connected — I'll read it within a few minutes and keep it "
+                             "in sync; its busy times will block bookings.")
+
+
 FLOW = Flow(
     "availability",
     (
@@ -175,6 +209,7 @@ FLOW = Flow(
         Step("confirm", ask_confirm, on_confirm),
         Step("override", ask_override, on_override, free_text=True),
         Step("terms", ask_terms, on_terms),
+        Step("external", ask_external, on_external, free_text=True),
     ),
     title="setting your availability",
 )
