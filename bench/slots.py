@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import timedelta
 
@@ -11,6 +12,8 @@ from bench.common import Market, percentile, summary
 from core.availability import Window, expand_windows, list_free_slots
 from core.models import Booking
 from core.uow import Database
+
+WARM_UP = 3
 
 
 async def run(db: Database, m: Market, repeats: int) -> dict[str, float]:
@@ -31,6 +34,11 @@ async def run(db: Database, m: Market, repeats: int) -> dict[str, float]:
     end = now + timedelta(days=365)
     ours: list[float] = []
     count = 0
+    for _ in range(WARM_UP):  # statement compilation and caches: a running server is warm
+        async with db.uow() as uow:
+            await list_free_slots(uow, [m.teacher], 60, student_id=None, start=now, end=end)
+    gc.collect()
+    gc.freeze()  # as `alphapeer run` does after start-up: long-lived objects leave the scans
     for _ in range(repeats):
         async with db.uow() as uow:
             started = time.perf_counter()

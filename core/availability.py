@@ -6,10 +6,11 @@ to UTC, so a daylight-saving change never moves a lesson: 18:00 stays 18:00 loca
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
@@ -27,8 +28,9 @@ from core.models import (
 from core.uow import UnitOfWork
 
 
-@dataclass(frozen=True, order=True)
-class Slot:
+class Slot(NamedTuple):
+    """A bookable time (a tuple: thousands are built per request, and sort natively)."""
+
     starts_at: datetime
     ends_at: datetime
     teacher_id: int
@@ -95,7 +97,13 @@ def day_spans(plan: Plan, day: date) -> list[tuple[int, int]]:
                 if o.start_minute is None
                 else _subtract(spans, (o.start_minute, o.end_minute or 1440))
             )
-    return sorted(set(spans))
+    merged: list[tuple[int, int]] = []
+    for begin, finish in sorted(spans):  # overlapping spans would offer a time twice
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
 
 
 def _exists_locally(moment: datetime, zone: ZoneInfo) -> bool:
@@ -153,26 +161,23 @@ def expand_windows(
                 if start <= utc and utc + length <= min(end, closes):
                     out.append((utc, utc + length))
         day += timedelta(days=1)
-    return sorted(set(out))
+    # Spans are merged and days run in order, so only a repeated fall-back hour can repeat.
+    return out if all(a < b for a, b in pairwise(out)) else sorted(set(out))
 
 
-class Busy:
-    """Busy intervals merged and sorted, so "does [s, e) clash?" is one binary search."""
-
-    def __init__(self, intervals: list[tuple[datetime, datetime]]) -> None:
-        merged: list[list[datetime]] = []
-        for begin, finish in sorted(intervals):
-            if merged and begin <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], finish)
-            else:
-                merged.append([begin, finish])
-        self.starts = [m[0] for m in merged]
-        self.ends = [m[1] for m in merged]
-
-    def overlaps(self, begin: datetime, finish: datetime) -> bool:
-        # The last interval starting before ``finish`` is the only one that can reach ``begin``.
-        i = bisect_left(self.starts, finish) - 1
-        return i >= 0 and self.ends[i] > begin
+def merge_intervals(
+    intervals: list[tuple[datetime, datetime]],
+) -> tuple[list[datetime], list[datetime]]:
+    """Busy intervals merged and sorted, as parallel lists of starts and ends."""
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for begin, finish in sorted(intervals):
+        if ends and begin <= ends[-1]:
+            ends[-1] = max(ends[-1], finish)
+        else:
+            starts.append(begin)
+            ends.append(finish)
+    return starts, ends
 
 
 def booking_window(uow: UnitOfWork) -> tuple[datetime, datetime]:
@@ -293,15 +298,25 @@ async def list_free_slots(
         latest = min(end, now + timedelta(days=t.horizon_days))
         if earliest >= latest:
             continue
-        teaching = Busy([(b.starts_at, b.teacher_until) for b in busy_rows
-                         if b.teacher_id == teacher.id] + outside[teacher.id])
-        learning = Busy([(b.starts_at, b.ends_at) for b in busy_rows
-                         if b.student_id == teacher.id] + student_busy)
+        t_starts, t_ends = merge_intervals(
+            [(b.starts_at, b.teacher_until) for b in busy_rows if b.teacher_id == teacher.id]
+            + outside[teacher.id])
+        l_starts, l_ends = merge_intervals(
+            [(b.starts_at, b.ends_at) for b in busy_rows if b.student_id == teacher.id]
+            + student_busy)
         plan = plans[teacher.id]
+        # Slots come out in time order, so each busy list is walked once, forward only.
+        ti = li = 0
         for s, e in expand_windows(
             plan.windows, teacher.timezone, minutes, earliest, latest, plan.overrides
         ):
-            if teaching.overlaps(s, e + buffer) or learning.overlaps(s, e):
+            while ti < len(t_ends) and t_ends[ti] <= s:
+                ti += 1
+            if ti < len(t_ends) and t_starts[ti] < (e + buffer if buffer else e):
+                continue
+            while li < len(l_ends) and l_ends[li] <= s:
+                li += 1
+            if li < len(l_ends) and l_starts[li] < e:
                 continue
             slots.append(Slot(s, e, teacher.id))
     return sorted(slots)
