@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -43,8 +45,16 @@ async def get_published_course(
     return course
 
 
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+
 async def find_course_by_slug(uow: UnitOfWork, slug: str) -> Course | None:
-    stmt = select(Course).where(Course.slug == slug.lower(), Course.status == "published")
+    """A published course by its slug; anything that cannot be a slug never reaches SQL
+    (PostgreSQL refuses NUL bytes outright)."""
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug):
+        return None
+    stmt = select(Course).where(Course.slug == slug, Course.status == "published")
     return (await uow.session.scalars(stmt)).one_or_none()
 
 

@@ -27,7 +27,9 @@ def clean_url(text: str) -> str:
     if url.lower().startswith("webcal://"):
         url = "https://" + url[len("webcal://"):]
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+    printable = url.isprintable() and " " not in url
+    if (not printable or parts.scheme not in ("http", "https") or not parts.hostname
+            or len(url) > 500):
         raise InvalidInput("That doesn't look like a calendar link. Paste the address that "
                            "ends in .ics (in Google Calendar: Settings → your calendar → "
                            "Secret address in iCal format).")

@@ -187,3 +187,12 @@ async def test_internal_addresses_are_not_fetched(
 
 def test_webcal_links_are_read_over_https() -> None:
     assert clean_url(" webcal://cal.example.com/a.ics ") == "https://cal.example.com/a.ics"
+
+
+@pytest.mark.parametrize("text", ["https://cal.example.com/\x00.ics", "https://a b.example/x",
+                                  "ftp://cal.example.com/a.ics", "https://"])
+def test_unusable_calendar_links_are_refused(text: str) -> None:
+    from core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        clean_url(text)
