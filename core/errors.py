@@ -27,12 +27,6 @@ class NotFound(DomainError):
         super().__init__(template, thing=thing, **params)
 
 
-class NotAllowed(NotFound):
-    """Deliberately indistinguishable from NotFound for the person asking."""
-
-    code = "not_allowed"
-
-
 class InvalidInput(DomainError):
     code = "invalid_input"
     template = "{reason}"
@@ -44,11 +38,6 @@ class InvalidInput(DomainError):
 class SlotTaken(DomainError):
     code = "slot_taken"
     template = "Sorry, that time was just taken by someone else. Please pick another time."
-
-
-class SlotUnavailable(DomainError):
-    code = "slot_unavailable"
-    template = "That time is no longer available. Please pick another time."
 
 
 class StudentBusy(DomainError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,8 +66,3 @@ async def list_unhandled(
     )
     return list((await uow.session.scalars(stmt)).all())
 
-
-async def last_update_id(uow: UnitOfWork, platform: str) -> int | None:
-    stmt = select(func.max(InboundUpdate.update_id)).where(InboundUpdate.platform == platform)
-    value = await uow.session.scalar(stmt)
-    return int(value) if value is not None else None

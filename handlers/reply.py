@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 MAX_TEXT = 2000  # Discord message content; Telegram allows 4096
 MAX_ROWS = 5  # Discord action rows
@@ -10,6 +12,7 @@ MAX_PER_ROW = 5  # Discord buttons per row
 MAX_LABEL = 80  # Discord button label
 MAX_PAYLOAD_BYTES = 64  # Telegram callback_data
 TONES = ("info", "success", "warning", "error")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,9 @@ class Reply:
         return [b for row in self.buttons for b in row]
 
 
-def rows_of(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:
-    """Lay buttons out ``per_row`` to a row."""
-    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+def rows_of(items: Sequence[T], per_row: int) -> tuple[tuple[T, ...], ...]:
+    """Lay buttons (or flow choices) out ``per_row`` to a row."""
+    return tuple(tuple(items[i : i + per_row]) for i in range(0, len(items), per_row))
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:

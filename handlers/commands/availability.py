@@ -24,7 +24,7 @@ from handlers.context import Ctx
 from handlers.display import month_grid
 from handlers.flow import Choice, Finish, Flow, Goto, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
-from handlers.reply import Reply
+from handlers.reply import Reply, rows_of
 
 BUFFERS = (0, 10, 15, 30)
 NOTICES = (60, 12 * 60, 24 * 60, 48 * 60)
@@ -63,7 +63,7 @@ async def _summary(ctx: Ctx) -> tuple[str, str]:
 async def ask_menu(ctx: Ctx) -> Prompt:
     text, grid = await _summary(ctx)
     presets = [Choice(label, f"p:{key}") for key, (label, _) in PRESETS.items()]
-    rows = [tuple(presets[i:i + 2]) for i in range(0, len(presets), 2)]
+    rows = list(rows_of(presets, 2))
     rows.append((Choice("✏️ Type hours", "type"), Choice("🚫 Day off / extra", "date")))
     rows.append((Choice("⚙️ Buffer & notice", "terms"), Choice("🔗 Outside calendar", "ics"),
                  Choice("✅ Done", "done")))
@@ -125,7 +125,7 @@ async def ask_override(ctx: Ctx) -> Prompt:
     today = ctx.uow.clock.now().astimezone(ZoneInfo(ctx.user.timezone)).date()
     days = [today + timedelta(days=i) for i in range(1, 10)]
     choices = [Choice(f"🚫 {d.strftime('%a %d')}", f"off:{d.isoformat()}") for d in days]
-    rows = [tuple(choices[i:i + 3]) for i in range(0, 9, 3)]
+    rows = list(rows_of(choices, 3))
     rows.append((Choice("‹ Back", "back"),))
     return Prompt("Tap a day to take it off, or type:\n"
                   "  dec 24 — the whole day off\n  dec 24 14-18 — those hours off\n"

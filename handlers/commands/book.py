@@ -39,7 +39,7 @@ from handlers.flow import (
 )
 from handlers.links import pay_url
 from handlers.registry import Command
-from handlers.reply import Button, Reply, clip
+from handlers.reply import Button, Reply, clip, rows_of
 from handlers.turn import parse_id
 
 COURSES_PER_PAGE = 4
@@ -278,7 +278,7 @@ async def ask_day(ctx: Ctx) -> Prompt:
     page, nav = _page_nav(ctx, len(days), DAYS_PER_PAGE)
     shown = days[(page - 1) * DAYS_PER_PAGE : page * DAYS_PER_PAGE]
     choices = [Choice(d.strftime("%a %d %b"), f"d:{d.isoformat()}") for d in shown]
-    rows = [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)][:4]
+    rows = list(rows_of(choices, 3)[:4])
     rows.append(back + tuple(nav))
     weeks = min(6, (shown[-1] - shown[0]).days // 7 + 2)
     return Prompt(
@@ -339,7 +339,7 @@ async def ask_time(ctx: Ctx) -> Prompt:
         )
         for s in shown
     ]
-    rows = [tuple(choices[i : i + 4]) for i in range(0, len(choices), 4)]
+    rows = list(rows_of(choices, 4))
     rows.append(back + tuple(nav))
     return Prompt(
         f"🕒 {day.strftime('%A %d %B')} with {teacher.display_name} — pick a start "

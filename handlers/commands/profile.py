@@ -10,7 +10,7 @@ from core.outbox import notify_platform
 from core.reminder import LABELS, toggle_reminder
 from core.timezone import format_local, zone_label
 from handlers import payload
-from handlers.commands.start import ZONES
+from handlers.commands.start import ZONE_CHOICES
 from handlers.context import Ctx
 from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
@@ -83,10 +83,7 @@ async def ask_value(ctx: Ctx) -> Prompt:
             + ("" if len(apps) > 1 else "\n(Link another app with /link to choose it here.)"),
             tuple((Choice(platform_name(p), p),) for p in apps),
         )
-    rows = tuple(
-        tuple(Choice(label, zone) for label, zone in ZONES[i : i + 3])
-        for i in range(0, len(ZONES), 3)
-    )
+    rows = ZONE_CHOICES
     return Prompt(
         f"Your timezone is {zone_label(ctx.user.timezone)}. Tap a new one, or type "
         "your city (e.g. Berlin) or an offset such as UTC+2.",

@@ -13,7 +13,7 @@ from handlers.context import Ctx
 from handlers.display import menu_buttons
 from handlers.flow import Choice, Finish, Flow, Input, Next, Outcome, Prompt, Reject, Step
 from handlers.registry import Command
-from handlers.reply import Reply
+from handlers.reply import Reply, rows_of
 
 ROLES = (Choice("🎓 I want to learn", "student"), Choice("💼 I fund someone's learning", "funder"))
 ZONES = (
@@ -81,11 +81,11 @@ async def on_role(ctx: Ctx, inp: Input) -> Outcome:
     return Next()
 
 
+ZONE_CHOICES = rows_of([Choice(label, zone) for label, zone in ZONES], 3)
+
+
 async def ask_timezone(ctx: Ctx) -> Prompt:
-    rows = tuple(
-        tuple(Choice(label, zone) for label, zone in ZONES[i : i + 3])
-        for i in range(0, len(ZONES), 3)
-    )
+    rows = ZONE_CHOICES
     return Prompt(
         "🌍 Which timezone are you in? All times will show in it.\n"
         "Tap one, or type your city (e.g. Berlin) or an offset such as UTC+2.",
