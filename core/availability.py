@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
@@ -26,6 +26,8 @@ from core.models import (
     User,
 )
 from core.uow import UnitOfWork
+
+T = TypeVar("T", int, datetime)
 
 
 class Slot(NamedTuple):
@@ -68,6 +70,17 @@ class Plan:
     overrides: list[Override] = field(default_factory=list)
 
 
+def merge_spans(spans: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
+    """Overlapping or touching spans become one; the result is sorted (minutes or times)."""
+    merged: list[tuple[T, T]] = []
+    for begin, finish in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
 def _subtract(spans: list[tuple[int, int]], cut: tuple[int, int]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for start, end in spans:
@@ -97,13 +110,7 @@ def day_spans(plan: Plan, day: date) -> list[tuple[int, int]]:
                 if o.start_minute is None
                 else _subtract(spans, (o.start_minute, o.end_minute or 1440))
             )
-    merged: list[tuple[int, int]] = []
-    for begin, finish in sorted(spans):  # overlapping spans would offer a time twice
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
-        else:
-            merged.append((begin, finish))
-    return merged
+    return merge_spans(spans)  # overlapping spans would offer a time twice
 
 
 def _exists_locally(moment: datetime, zone: ZoneInfo) -> bool:
@@ -163,21 +170,6 @@ def expand_windows(
         day += timedelta(days=1)
     # Spans are merged and days run in order, so only a repeated fall-back hour can repeat.
     return out if all(a < b for a, b in pairwise(out)) else sorted(set(out))
-
-
-def merge_intervals(
-    intervals: list[tuple[datetime, datetime]],
-) -> tuple[list[datetime], list[datetime]]:
-    """Busy intervals merged and sorted, as parallel lists of starts and ends."""
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    for begin, finish in sorted(intervals):
-        if ends and begin <= ends[-1]:
-            ends[-1] = max(ends[-1], finish)
-        else:
-            starts.append(begin)
-            ends.append(finish)
-    return starts, ends
 
 
 def booking_window(uow: UnitOfWork) -> tuple[datetime, datetime]:
@@ -298,10 +290,10 @@ async def list_free_slots(
         latest = min(end, now + timedelta(days=t.horizon_days))
         if earliest >= latest:
             continue
-        t_starts, t_ends = merge_intervals(
+        teaching = merge_spans(
             [(b.starts_at, b.teacher_until) for b in busy_rows if b.teacher_id == teacher.id]
             + outside[teacher.id])
-        l_starts, l_ends = merge_intervals(
+        learning = merge_spans(
             [(b.starts_at, b.ends_at) for b in busy_rows if b.student_id == teacher.id]
             + student_busy)
         plan = plans[teacher.id]
@@ -310,13 +302,13 @@ async def list_free_slots(
         for s, e in expand_windows(
             plan.windows, teacher.timezone, minutes, earliest, latest, plan.overrides
         ):
-            while ti < len(t_ends) and t_ends[ti] <= s:
+            while ti < len(teaching) and teaching[ti][1] <= s:
                 ti += 1
-            if ti < len(t_ends) and t_starts[ti] < (e + buffer if buffer else e):
+            if ti < len(teaching) and teaching[ti][0] < (e + buffer if buffer else e):
                 continue
-            while li < len(l_ends) and l_ends[li] <= s:
+            while li < len(learning) and learning[li][1] <= s:
                 li += 1
-            if li < len(l_ends) and l_starts[li] < e:
+            if li < len(learning) and learning[li][0] < e:
                 continue
             slots.append(Slot(s, e, teacher.id))
     return sorted(slots)
@@ -345,14 +337,10 @@ async def set_weekly_availability(
 
 def merge_windows(windows: Iterable[Window]) -> list[Window]:
     """Overlapping or touching windows on the same day become one."""
-    merged: list[Window] = []
-    for w in sorted(windows, key=lambda x: (x.weekday, x.start_minute)):
-        last = merged[-1] if merged else None
-        if last and last.weekday == w.weekday and w.start_minute <= last.end_minute:
-            merged[-1] = Window(w.weekday, last.start_minute, max(last.end_minute, w.end_minute))
-        else:
-            merged.append(w)
-    return merged
+    given = list(windows)
+    return [Window(day, begin, finish) for day in range(7)
+            for begin, finish in merge_spans((w.start_minute, w.end_minute)
+                                             for w in given if w.weekday == day)]
 
 
 async def list_windows(uow: UnitOfWork, teacher: User) -> list[Window]:
