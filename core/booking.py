@@ -196,18 +196,26 @@ async def list_upcoming_bookings(
         .order_by(Booking.starts_at)
         .limit(limit)
     )
-    rows = (await uow.session.execute(stmt)).all()
-    return [BookingView(b, title, t, s) for b, title, t, s in rows]
+    return await _views(uow, stmt)
+
+
+async def _views(uow: UnitOfWork, stmt: Select[Booking, str, str, str]) -> list[BookingView]:
+    return [BookingView(*row) for row in (await uow.session.execute(stmt)).all()]
+
+
+async def find_booking_view(uow: UnitOfWork, booking_id: int) -> BookingView | None:
+    """A booking with its names, whoever asks (callers check who may see it)."""
+    if not is_valid_id(booking_id):
+        return None
+    found = await _views(uow, _views_query().where(Booking.id == booking_id))
+    return found[0] if found else None
 
 
 async def get_booking_view(uow: UnitOfWork, user: User, booking_id: int) -> BookingView:
-    if not is_valid_id(booking_id):
+    view = await find_booking_view(uow, booking_id)
+    if view is None or user.id not in (view.booking.student_id, view.booking.teacher_id):
         raise NotFound("booking")
-    stmt = _views_query().where(Booking.id == booking_id)
-    row = (await uow.session.execute(stmt)).one_or_none()
-    if row is None or user.id not in (row[0].student_id, row[0].teacher_id):
-        raise NotFound("booking")
-    return BookingView(*row)
+    return view
 
 
 def is_late_cancel(uow: UnitOfWork, booking: Booking) -> bool:
@@ -289,8 +297,7 @@ async def list_calendar_bookings(uow: UnitOfWork, user_id: int, *,
             .where(or_(Booking.student_id == user_id, Booking.teacher_id == user_id),
                    Booking.status.in_(("confirmed", "completed")), Booking.ends_at > since)
             .order_by(Booking.starts_at).limit(500))
-    rows = (await uow.session.execute(stmt)).all()
-    return [BookingView(b, title, t, s) for b, title, t, s in rows]
+    return await _views(uow, stmt)
 
 
 async def reschedule_booking(uow: UnitOfWork, user: User, booking_id: int,

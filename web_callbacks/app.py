@@ -13,10 +13,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
-from core.booking import BookingView, list_calendar_bookings
+from core.booking import BookingView, find_booking_view, list_calendar_bookings
 from core.errors import NotFound
 from core.invite import InviteFacts, feed
-from core.models import Booking, Course, User
+from core.models import Booking, User
 from core.signing import verify_token
 from core.timezone import format_local
 from core.uow import Database
@@ -40,15 +40,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _pay_view(db: Database, token: str) -> BookingView:
     subject = verify_token(db.settings.secrets.secret_key, PAY, token, db.clock.now())
-    async with db.uow() as uow:
-        booking = await uow.session.get(Booking, int(subject))
-        if booking is None:
-            raise NotFound("booking")
-        course = await uow.session.get(Course, booking.course_id)
-        teacher = await uow.session.get(User, booking.teacher_id)
-        student = await uow.session.get(User, booking.student_id)
-        assert course and teacher and student
-        return BookingView(booking, course.title, teacher.display_name, student.display_name)
+    async with db.uow() as uow:  # the signed token is the permission to see this booking
+        view = await find_booking_view(uow, int(subject))
+    if view is None:
+        raise NotFound("booking")
+    return view
 
 
 async def pay(request: web.Request) -> web.Response:
