@@ -3,6 +3,7 @@ them, delivered after commit, retried with back-off, and given up on visibly."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,19 +43,57 @@ def _rank(platform: str) -> int:
     return _PLATFORM_ORDER.index(platform) if platform in _PLATFORM_ORDER else len(_PLATFORM_ORDER)
 
 
-async def notify_platform(uow: UnitOfWork, user: User) -> Identity | None:
-    """The identity that notifications reach: the chosen platform, else the first one joined."""
-    identities = list(
-        (
-            await uow.session.scalars(
-                select(Identity).where(Identity.user_id == user.id).order_by(Identity.id)
-            )
-        ).all()
-    )
-    chosen = [i for i in identities if i.platform == user.notify_via]
+def _choose(identities: Sequence[Identity], notify_via: str | None) -> Identity | None:
+    """The chosen platform, else the first real one joined."""
+    chosen = [i for i in identities if i.platform == notify_via]
     if chosen:
         return chosen[0]
     return min(identities, key=lambda i: (_rank(i.platform), i.id), default=None)
+
+
+async def _identities(uow: UnitOfWork, user_ids: Collection[int]) -> dict[int, list[Identity]]:
+    found: dict[int, list[Identity]] = {user_id: [] for user_id in user_ids}
+    rows = await uow.session.scalars(
+        select(Identity).where(Identity.user_id.in_(found)).order_by(Identity.id))
+    for identity in rows.all():
+        found[identity.user_id].append(identity)
+    return found
+
+
+async def notify_platform(uow: UnitOfWork, user: User) -> Identity | None:
+    """The identity that notifications reach: the chosen platform, else the first one joined."""
+    return _choose((await _identities(uow, [user.id]))[user.id], user.notify_via)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue; ``attachment`` is a small text file as (name, body)."""
+
+    user: User
+    kind: str
+    text: str
+    buttons: tuple[tuple[OutButton, ...], ...] = ()
+    attachment: tuple[str, str] | None = None
+
+
+async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMessage]:
+    """Queue messages; they go out only if this transaction commits. Recipients' platforms
+    are looked up in one statement, however many messages (reminder sweeps send thousands)."""
+    identities = await _identities(uow, {m.user.id for m in messages})
+    now = uow.clock.now()
+    rows: list[OutboxMessage] = []
+    for m in messages:
+        target = _choose(identities[m.user.id], m.user.notify_via)
+        rows.append(OutboxMessage(
+            user_id=m.user.id, kind=m.kind, text=m.text, created_at=now, next_attempt_at=now,
+            platform=target.platform if target else None, attempts=0,
+            file_name=m.attachment[0] if m.attachment else None,
+            file_body=m.attachment[1] if m.attachment else None,
+            buttons=[[{k: v for k, v in vars(b).items() if v is not None} for b in row]
+                     for row in m.buttons]))
+    uow.session.add_all(rows)
+    uow.notifications += len(rows)
+    return rows
 
 
 async def notify(
@@ -65,28 +104,8 @@ async def notify(
     buttons: tuple[tuple[OutButton, ...], ...] = (),
     attachment: tuple[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue a message to ``user``; it goes out only if this transaction commits.
-
-    ``attachment`` is a small text file as (name, body), such as a calendar invite.
-    """
-    target = await notify_platform(uow, user)
-    now = uow.clock.now()
-    message = OutboxMessage(
-        user_id=user.id,
-        kind=kind,
-        text=text,
-        created_at=now,
-        next_attempt_at=now,
-        platform=target.platform if target else None,
-        attempts=0,
-        file_name=attachment[0] if attachment else None,
-        file_body=attachment[1] if attachment else None,
-        buttons=[
-            [{k: v for k, v in vars(b).items() if v is not None} for b in row] for row in buttons
-        ],
-    )
-    uow.session.add(message)
-    uow.notifications += 1
+    """Queue one message to ``user`` (see ``queue``)."""
+    [message] = await queue(uow, [Outgoing(user, kind, text, buttons, attachment)])
     return message
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+
 from core.booking import expire_holds
 from core.followup import claim_followups
 from core.models import Course, User
-from core.outbox import notify
+from core.outbox import Outgoing, queue
 from core.reminder import claim_due_reminders
 from core.uow import Database
 from handlers.announce import followup_message, reminder_message
@@ -28,9 +30,8 @@ async def send_due_reminders(db: Database) -> int:
     """Claim due reminders and queue their messages in the same transaction."""
     async with db.uow() as uow:
         due = await claim_due_reminders(uow)
-        for reminder in due:
-            text, buttons = reminder_message(reminder, db.settings)
-            await notify(uow, reminder.recipient, f"reminder_{reminder.kind}", text, buttons)
+        await queue(uow, [Outgoing(r.recipient, f"reminder_{r.kind}",
+                                   *reminder_message(r, db.settings)) for r in due])
     return len(due)
 
 
@@ -38,12 +39,17 @@ async def send_followups(db: Database) -> int:
     """Ask both people of each session that just ended whether it happened."""
     async with db.uow() as uow:
         ended = await claim_followups(uow)
-        for booking in ended:
-            course = await uow.session.get(Course, booking.course_id)
-            student = await uow.session.get(User, booking.student_id)
-            teacher = await uow.session.get(User, booking.teacher_id)
-            assert course and student and teacher
+        if not ended:
+            return 0
+        people = {u.id: u for u in (await uow.session.scalars(select(User).where(
+            User.id.in_({b.student_id for b in ended} | {b.teacher_id for b in ended})))).all()}
+        titles = dict((await uow.session.execute(select(Course.id, Course.title).where(
+            Course.id.in_({b.course_id for b in ended})))).all())
+        questions = []
+        for b in ended:
+            student, teacher = people[b.student_id], people[b.teacher_id]
             for recipient, other in ((student, teacher), (teacher, student)):
-                text, buttons = followup_message(booking, recipient, other, course.title)
-                await notify(uow, recipient, "followup", text, buttons)
+                questions.append(Outgoing(recipient, "followup", *followup_message(
+                    b, recipient, other, titles[b.course_id])))
+        await queue(uow, questions)
     return len(ended)

@@ -26,9 +26,6 @@ def build_scheduler(
     db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(_guarded, "interval", seconds=db.settings.calendars.refresh_seconds,
-                      args=(refresh_external_calendars, db), id="refresh_external_calendars",
-                      max_instances=1, coalesce=True)
 
     async def messages(db: Database) -> None:
         """Reminders and after-session questions: queued in the outbox, then delivered."""
@@ -36,22 +33,12 @@ def build_scheduler(
         if queued and wake_courier is not None:
             wake_courier()
 
-    scheduler.add_job(
-        _guarded,
-        "interval",
-        seconds=sweep_seconds,
-        args=(messages, db),
-        id="send_messages",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        _guarded,
-        "interval",
-        seconds=sweep_seconds,
-        args=(sweep_expired_holds, db),
-        id="sweep_expired_holds",
-        max_instances=1,
-        coalesce=True,
-    )
+    jobs = ((messages, sweep_seconds, "send_messages"),
+            (sweep_expired_holds, sweep_seconds, "sweep_expired_holds"),
+            (refresh_external_calendars, db.settings.calendars.refresh_seconds,
+             "refresh_external_calendars"))
+    for job, seconds, name in jobs:
+        # One run at a time per process; a late tick is merged, never queued up.
+        scheduler.add_job(_guarded, "interval", seconds=seconds, args=(job, db), id=name,
+                          max_instances=1, coalesce=True)
     return scheduler
