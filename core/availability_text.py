@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from core.availability import Override, Window, merge_windows
 from core.errors import InvalidInput
+from core.windows import Override, Window, merge_windows
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAMES = {**{d: i for i, d in enumerate(DAYS)},

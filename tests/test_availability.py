@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.availability import (
-    Slot,
-    Window,
-    expand_windows,
-    list_free_slots,
-    set_weekly_availability,
-)
+from core.availability import Slot, list_free_slots, set_weekly_availability
 from core.clock import FrozenClock
 from core.errors import InvalidInput
 from core.models import Booking, TeacherSettings, User
 from core.uow import Database
+from core.windows import (
+    Override,
+    Window,
+    _ExpansionCache,
+    expand_windows,
+    expansions,
+    merge_spans,
+    without_busy,
+)
 from tests.conftest import T0
 from tests.world import World
 
@@ -164,6 +167,45 @@ def test_expand_windows_slot_spanning_spring_gap_does_not_overrun_window() -> No
                            utc(2027, 3, 29))
     window_end = datetime(2027, 3, 28, 3, 0, tzinfo=tz)
     assert all(e <= window_end for _, e in slots)
+
+
+@given(busy=st.lists(st.tuples(st.integers(-200, 3000), st.integers(1, 400)), max_size=25),
+       minutes=st.sampled_from([15, 45, 60]))
+def test_without_busy_keeps_exactly_the_slots_that_touch_no_busy_time(
+        busy: list[tuple[int, int]], minutes: int) -> None:
+    base = utc(2026, 11, 23)
+    length = timedelta(minutes=minutes)
+    spans = [(base + k * length, base + (k + 1) * length) for k in range(3000 // minutes)]
+    taken = merge_spans([(base + timedelta(minutes=a), base + timedelta(minutes=a + d))
+                         for a, d in busy])
+    expected = [(s, e) for s, e in spans if not any(b0 < e and s < b1 for b0, b1 in taken)]
+    assert without_busy(spans, taken, length) == expected
+
+
+def test_expansions_are_reused_and_a_changed_plan_is_expanded_afresh() -> None:
+    expansions.clear()
+    week = (utc(2026, 11, 23), utc(2026, 11, 30))
+    first = expand_windows(daily(9, 11), BERLIN, 60, *week)
+    again = expand_windows(daily(9, 11), BERLIN, 60, *week)
+    changed = expand_windows(daily(9, 12), BERLIN, 60, *week)
+    blocked = expand_windows(daily(9, 11), BERLIN, 60, *week,
+                             overrides=[Override(date(2026, 11, 24), "blocked")])
+    assert first == again and len(first) == 14
+    assert len(changed) == 21
+    assert len(blocked) == 12
+    assert expand_windows(daily(9, 11), BERLIN, 60, utc(2026, 11, 23, 9), utc(2026, 11, 23, 10)) \
+        == [(utc(2026, 11, 23, 9), utc(2026, 11, 23, 10))]
+
+
+def test_expansion_cache_stays_within_its_slot_budget() -> None:
+    cache = _ExpansionCache(budget=100)
+    spans = tuple((utc(2026, 1, 1), utc(2026, 1, 2)) for _ in range(40))
+    for key in range(10):
+        cache.put((key,), spans)
+    assert cache.get((9,)) is not None and cache.get((8,)) is not None
+    assert cache.get((0,)) is None  # the oldest went first
+    cache.put(("huge",), spans * 3)  # larger than the whole budget: not kept at all
+    assert cache.get(("huge",)) is None and cache.get((9,)) is not None
 
 
 # --- database: availability rules and bookings ---------------------------------------------

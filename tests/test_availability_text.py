@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from core.availability import Override, Window
 from core.availability_text import (
     PRESETS,
     describe_windows,
@@ -15,6 +14,7 @@ from core.availability_text import (
     parse_windows,
 )
 from core.errors import InvalidInput
+from core.windows import Override, Window
 
 TODAY = date(2026, 11, 22)
 

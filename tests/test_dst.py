@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.availability import Window, expand_windows
+from core.windows import Window, expand_windows
 
 DAILY_18 = [Window(d, 18 * 60, 19 * 60) for d in range(7)]
 DAILY_0130 = [Window(d, 90, 180) for d in range(7)]  # 01:30-03:00, straddles the switches
