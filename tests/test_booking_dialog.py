@@ -49,5 +49,5 @@ async def test_teacher_choice_shows_sessions_taught_and_next_free_time(
         await confirm_booking(uow, done.id)
         done.status = "completed"
     await chat.send("/book python")
-    assert "• Maya — 1 session taught, next free" in chat.text
-    assert "• Ken — 0 sessions taught, next free" in chat.text
+    assert "• Maya — new · 1 session taught · next free" in chat.text
+    assert "• Ken — new · 0 sessions taught · next free" in chat.text

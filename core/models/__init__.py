@@ -7,6 +7,7 @@ from core.models.catalogue import Course, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
 from core.models.external import ExternalBusy, ExternalCalendar
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
+from core.models.review import SessionReview
 from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "LinkCode",
     "OutboxMessage",
     "Reminder",
+    "SessionReview",
     "TeacherSettings",
     "User",
     "UserRole",

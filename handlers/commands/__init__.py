@@ -15,6 +15,7 @@ from handlers.commands import (
     outbox,
     profile,
     reschedule,
+    review,
     start,
 )
 from handlers.registry import Registry
@@ -23,7 +24,7 @@ from handlers.registry import Registry
 def build_registry() -> Registry:
     registry = Registry()
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
-                   profile, availability, link, outbox, attended):
+                   profile, availability, link, outbox, attended, review):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from core.followup import outcome, record_report
 from core.models import User
+from core.review import STARS
+from handlers import payload
 from handlers.context import Ctx
 from handlers.registry import Command
-from handlers.reply import Reply
+from handlers.reply import Button, Reply
 from handlers.turn import parse_id
 
 THANKS = {
@@ -30,8 +32,13 @@ async def attended(ctx: Ctx, args: str) -> list[Reply]:
         User, booking.teacher_id if ctx.user.id == booking.student_id else booking.student_id)
     assert other is not None
     result = outcome(booking)
-    return [Reply(THANKS[result].format(id=booking.id, other=other.display_name),
-                  tone="success", replace=ctx.clicked)]
+    thanks = THANKS[result].format(id=booking.id, other=other.display_name)
+    if words[1] != "held":
+        return [Reply(thanks, tone="success", replace=ctx.clicked)]
+    stars = tuple(Button(f"{n}★", action=payload.command("review", f"{booking.id} {n}"))
+                  for n in STARS)
+    return [Reply(f"{thanks}\nHow would you rate it?", buttons=(stars,), tone="success",
+                  replace=ctx.clicked)]
 
 
 COMMAND = Command("attended", "Say whether a session happened", handler=attended, hidden=True)

@@ -18,6 +18,7 @@ from core.catalogue import find_course_by_slug, get_published_course, list_cours
 from core.catalogue import list_courses as list_published
 from core.errors import DomainError, NotFound, ReasonRequired
 from core.models import Course, User
+from core.review import teacher_reputations
 from core.timezone import format_local, local
 from handlers import payload
 from handlers.announce import booked_reply, rebooked_note, rescheduled_replies
@@ -225,9 +226,11 @@ async def ask_teacher(ctx: Ctx) -> Prompt:
     ]
     rows.append(back + tuple(nav))
     taught = await count_sessions_taught(ctx.uow, [t.id for t in shown])
+    rated = await teacher_reputations(ctx.uow, [t.id for t in shown])
     profiles = "\n".join(
-        f"• {t.display_name} — {taught[t.id]} session{'s' if taught[t.id] != 1 else ''} "
-        f"taught, next free {format_local(first[t.id].starts_at, ctx.user.timezone)}"
+        f"• {t.display_name} — {rated[t.id]} · {taught[t.id]} "
+        f"session{'s' if taught[t.id] != 1 else ''} taught · next free "
+        f"{format_local(first[t.id].starts_at, ctx.user.timezone)}"
         for t in shown)
     lead = (f"🎁 A free 15-minute intro for {course.title}: meet a teacher before you enrol."
             if ctx.data.get("intro")

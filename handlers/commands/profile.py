@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from core.account import list_identities, rename, set_notify_via, set_timezone
+from core.booking import count_sessions_taught
 from core.errors import InvalidInput
 from core.linking import platform_name
 from core.models.schedule import REMINDER_KINDS
 from core.outbox import notify_platform
 from core.reminder import LABELS, toggle_reminder
+from core.review import teacher_reputations
 from core.timezone import format_local, zone_label
 from handlers import payload
 from handlers.commands.start import ZONE_CHOICES
@@ -33,6 +35,10 @@ async def card(ctx: Ctx, note: str | None = None) -> Reply:
         f"{platform_name(target.platform) if target else 'nowhere yet'}",
         f"Member since {user.created_at.strftime('%d %b %Y')}",
     ]
+    if "teacher" in user.role_names:
+        rated = (await teacher_reputations(ctx.uow, [user.id]))[user.id]
+        taught = (await count_sessions_taught(ctx.uow, [user.id]))[user.id]
+        lines.insert(2, f"As a teacher: {rated} from students · {taught} sessions taught")
     if note:
         lines.insert(0, note + "\n")
     return Reply(
