@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db import create_engine
+from core.payment_port import PaymentProvider
 from core.uow import Database
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Registry
+from payments.sandbox import SandboxProvider
 
 
 @dataclass
@@ -19,6 +21,15 @@ class Container:
     db: Database
     registry: Registry
     dispatcher: Dispatcher
+    payments: PaymentProvider
+
+
+def build_provider(settings: Settings) -> PaymentProvider:
+    if settings.payments.provider == "stripe":
+        from payments.stripe_provider import StripeProvider
+
+        return StripeProvider(settings)
+    return SandboxProvider(settings.web.public_url)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
@@ -30,4 +41,4 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     )
     db = Database(engine, clock or SystemClock(), settings)
     registry = build_registry()
-    return Container(settings, db, registry, Dispatcher(db, registry))
+    return Container(settings, db, registry, Dispatcher(db, registry), build_provider(settings))

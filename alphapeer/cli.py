@@ -1,4 +1,4 @@
-"""``alphapeer`` command line: run, chat, db, demo."""
+"""``alphapeer`` command line: run, chat, db, demo, grant, ledger."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision")
     db_sub.add_parser("current", help="show the applied revision")
     sub.add_parser("demo", help="seed demo data (idempotent)")
+    ledger = sub.add_parser("ledger", help="verify the books or print balances")
+    ledger.add_argument("action", choices=("check", "report"))
     grant = sub.add_parser("grant", help="give someone a role, e.g. grant admin telegram:12345")
     grant.add_argument("role", choices=sorted(ROLES))
     grant.add_argument("identity", help="PLATFORM:ID as the person is known there")
@@ -125,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_command(settings, args))
         if args.command == "demo":
             return asyncio.run(_demo(settings))
+        if args.command == "ledger":
+            from alphapeer.ledger_cli import ledger_command
+
+            return asyncio.run(ledger_command(settings, args.action))
         if args.command == "grant":
             return asyncio.run(_grant(settings, args.role, args.identity))
         user = args.user or _default_user()

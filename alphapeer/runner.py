@@ -48,7 +48,11 @@ async def ensure_migrated(db: Database) -> None:
 
 
 async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRunner:
-    runner = web.AppRunner(create_app(app.db, webhooks), access_log=None)
+    def wake() -> None:  # the courier starts after the web server; look it up when needed
+        if app.dispatcher.after_commit is not None:
+            app.dispatcher.after_commit()
+
+    runner = web.AppRunner(create_app(app.db, webhooks, app.payments, wake), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     try:
@@ -112,7 +116,8 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
             senders["terminal"] = terminal_sender(sys.stdout)
         courier = _start_courier(app, senders, stack)
         if settings.scheduler.enabled:
-            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds, courier.wake)
+            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds, courier.wake,
+                                        app.payments)
             scheduler.start()
             stack.callback(scheduler.shutdown, wait=False)
         for surface in surfaces:

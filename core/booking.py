@@ -26,6 +26,7 @@ from core.errors import (
     SlotTaken,
     StudentBusy,
 )
+from core.escrow import charge_late_cancel, refund_unreleased
 from core.models import ACTIVE_STATUSES, Booking, Course, User
 from core.reminder import plan_reminders
 from core.text import clean_line
@@ -260,7 +261,8 @@ async def cancel_booking(
     if late and len(" ".join((reason or "").split())) < 3:
         raise ReasonRequired(hours=uow.settings.booking.late_cancel_hours)
     clean = clean_reason(reason) if reason else ""
-    if booking.status == "confirmed":
+    was_confirmed = booking.status == "confirmed"
+    if was_confirmed:
         booking.sequence += 1  # calendars accept the cancel only with a later SEQUENCE
     booking.status = "cancelled"
     booking.cancelled_at = uow.clock.now()
@@ -268,6 +270,12 @@ async def cancel_booking(
     booking.cancel_reason = clean or None
     booking.late_cancel = late
     booking.hold_expires_at = None
+    if was_confirmed:
+        by = "the student" if user.id == booking.student_id else "the teacher"
+        await refund_unreleased(uow, booking, reason=f"cancelled by {by}",
+                                tell_student=user.id != booking.student_id)
+        if late and user.id == booking.teacher_id:
+            await charge_late_cancel(uow, booking)
     return booking
 
 

@@ -81,6 +81,18 @@ class SplitSettings:
 
 
 @dataclass(frozen=True)
+class PaymentSettings:
+    provider: str = "sandbox"  # "sandbox" (a local checkout page) or "stripe"
+    stripe_api_base: str = "https://api.stripe.com"
+    # Money for a session is released no sooner than this after it ends (time to object).
+    cooling_off_hours: int = 48
+    # Share of the price taken from a teacher who cancels late (0 switches it off).
+    teacher_late_cancel_charge_pct: int = 10
+    # A payee's yearly earnings at or above this (minor units) get a tax report (1099-style).
+    tax_report_threshold_minor: int = 60000
+
+
+@dataclass(frozen=True)
 class SchedulerSettings:
     enabled: bool = True
     sweep_seconds: int = 30
@@ -101,6 +113,8 @@ class Secrets:
     secret_key: str = field(repr=False, default="")
     telegram_token: str = field(repr=False, default="")
     discord_token: str = field(repr=False, default="")
+    stripe_secret_key: str = field(repr=False, default="")
+    stripe_webhook_secret: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     split: SplitSettings = field(default_factory=SplitSettings)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     calendars: CalendarSettings = field(default_factory=CalendarSettings)
     secrets: Secrets = field(default_factory=Secrets)
@@ -135,6 +150,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "discord": DiscordSettings,
     "booking": BookingSettings,
     "split": SplitSettings,
+    "payments": PaymentSettings,
     "scheduler": SchedulerSettings,
     "calendars": CalendarSettings,
 }
@@ -241,6 +257,27 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             f"[split] platform_pct + creator_pct + teacher_pct must add up to 100, got {pcts}"
         )
+    pay = s.payments
+    if pay.provider not in {"sandbox", "stripe"}:
+        raise ConfigError(f"[payments] provider: expected sandbox or stripe, got {pay.provider!r}")
+    if pay.provider == "stripe" and not (
+        s.secrets.stripe_secret_key and s.secrets.stripe_webhook_secret
+    ):
+        raise ConfigError(
+            "[payments] provider = stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET "
+            "in the environment"
+        )
+    if pay.provider == "sandbox" and s.app.env == "production":
+        raise ConfigError("[payments] provider: the sandbox takes no real money; use stripe "
+                          "in production")
+    if urlsplit(pay.stripe_api_base).scheme not in {"http", "https"}:
+        raise ConfigError(f"[payments] stripe_api_base: expected an http(s) URL, got "
+                          f"{pay.stripe_api_base!r}")
+    if not 0 <= pay.teacher_late_cancel_charge_pct <= 100:
+        raise ConfigError("[payments] teacher_late_cancel_charge_pct: expected 0-100")
+    if pay.cooling_off_hours < 0 or pay.tax_report_threshold_minor < 0:
+        raise ConfigError("[payments] cooling_off_hours and tax_report_threshold_minor must "
+                          "not be negative")
     for name in ("hold_minutes", "horizon_days", "late_cancel_hours", "pay_link_minutes"):
         if getattr(s.booking, name) <= 0:
             raise ConfigError(f"[booking] {name}: must be positive")
@@ -305,6 +342,8 @@ def load_settings(
         secret_key=_secret_key(env, partial.app, partial.data_path),
         telegram_token=env.get("TELEGRAM_BOT_TOKEN", ""),
         discord_token=env.get("DISCORD_BOT_TOKEN", ""),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
     )
     settings = dataclasses.replace(partial, secrets=secrets)
     _validate(settings)

@@ -28,6 +28,18 @@ class Money:
     def zero(cls, currency: str) -> Money:
         return cls(0, currency)
 
+    @classmethod
+    def parse(cls, text: str, currency: str) -> Money:
+        """``12``, ``12.5`` or ``12.50`` (an optional currency sign) in major units."""
+        raw = text.strip().lstrip(_SYMBOL.get(currency, "")).replace(",", "")
+        exp = _EXPONENT[currency]
+        whole, _, frac = raw.partition(".")
+        if not (whole.isascii() and whole.isdigit()) or len(whole) > 9 or (
+                frac and not (frac.isascii() and frac.isdigit() and len(frac) <= exp)):
+            example = "12" if not exp else "12.50"
+            raise ValueError(f"write an amount like {example}")
+        return cls(int(whole) * 10**exp + (int(frac.ljust(exp, "0")) if exp else 0), currency)
+
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
             raise ValueError(f"cannot mix {self.currency} and {other.currency}")

@@ -10,6 +10,8 @@ from core.booking import expire_holds
 from core.followup import claim_followups
 from core.models import Course, User
 from core.outbox import Outgoing, queue
+from core.payment_port import PaymentProvider, ProviderError
+from core.payout import WAITING, claim_money_out, complete_money_out, defer_money_out
 from core.reminder import claim_due_reminders
 from core.uow import Database
 from handlers.announce import followup_message, reminder_message
@@ -53,3 +55,25 @@ async def send_followups(db: Database) -> int:
                     b, recipient, other, titles[b.course_id])))
         await queue(uow, questions)
     return len(ended)
+
+
+async def send_money_out(db: Database, provider: PaymentProvider) -> int:
+    """Send claimed refunds and payouts to the provider, each recorded in its own unit of
+    work after the call (a crash in between is retried with the same idempotency key)."""
+    async with db.uow() as uow:
+        due = await claim_money_out(uow, provider.name)
+    sent = 0
+    for item in due:
+        try:
+            if item.waiting_for_account:
+                raise ProviderError(WAITING, retryable=True)
+            call = provider.refund if item.kind == "refund" else provider.transfer
+            ref = await call(item.request)
+        except ProviderError as exc:
+            log.warning("%s %s not sent: %s", item.kind, item.request.key, exc)
+            async with db.uow() as uow:
+                await defer_money_out(uow, item.id, str(exc), retryable=exc.retryable)
+            continue
+        async with db.uow() as uow:
+            sent += await complete_money_out(uow, item.id, ref)
+    return sent

@@ -8,9 +8,15 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.payment_port import PaymentProvider
 from core.uow import Database
 from scheduling.calendar_fetch import refresh_external_calendars
-from scheduling.jobs import send_due_reminders, send_followups, sweep_expired_holds
+from scheduling.jobs import (
+    send_due_reminders,
+    send_followups,
+    send_money_out,
+    sweep_expired_holds,
+)
 
 log = logging.getLogger("alphapeer.scheduler")
 
@@ -23,9 +29,15 @@ async def _guarded(job: Any, db: Database) -> None:
 
 
 def build_scheduler(
-    db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None
+    db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None,
+    provider: PaymentProvider | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def money(db: Database) -> None:
+        """Refunds and payouts decided in chat or by the admin, sent to the provider."""
+        if provider is not None and await send_money_out(db, provider) and wake_courier:
+            wake_courier()
 
     async def messages(db: Database) -> None:
         """Reminders and after-session questions: queued in the outbox, then delivered."""
@@ -35,6 +47,7 @@ def build_scheduler(
 
     jobs = ((messages, sweep_seconds, "send_messages"),
             (sweep_expired_holds, sweep_seconds, "sweep_expired_holds"),
+            (money, sweep_seconds, "send_money_out"),
             (refresh_external_calendars, db.settings.calendars.refresh_seconds,
              "refresh_external_calendars"))
     for job, seconds, name in jobs:

@@ -63,8 +63,16 @@ async def _wipe(db: Database) -> None:
         if db.engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # The ledger's append-only triggers refuse DELETE: set them aside while wiping.
+            guards = (await conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'ledger%_no_%'"))).all()
+            for name, _sql in guards:
+                await conn.execute(text(f"DROP TRIGGER {name}"))
             for table in tables:
                 await conn.execute(text(f"DELETE FROM {table}"))
+            for _name, sql in guards:
+                await conn.execute(text(sql))
 
 
 @pytest.fixture

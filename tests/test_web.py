@@ -41,16 +41,21 @@ async def test_health_reports_database_ok(client: TestClient[object, object]) ->
     assert await resp.json() == {"status": "ok", "database": "ok"}
 
 
-async def test_pay_link_shows_the_held_session_with_names_escaped(
+async def test_pay_link_opens_the_sandbox_checkout_with_names_escaped(
         db: Database, world: World, client: TestClient[object, object]) -> None:
     async with db.uow() as uow:
         course = await uow.session.get(Course, world.python.id)
         assert course is not None
         course.title = "<script>alert(1)</script> Python"
-    resp = await client.get(_path(await _held_link(db, world)))
-    body = await resp.text()
-    assert resp.status == 200
-    assert "Pay for session #" in body and "$40.00" in body and "Maya" in body
+    link = _path(await _held_link(db, world))
+    resp = await client.get(link, allow_redirects=False)
+    assert resp.status == 303
+    checkout = _path(resp.headers["Location"])
+    assert checkout.startswith("/sandbox/checkout/cs_sandbox_")
+    again = await client.get(link, allow_redirects=False)  # reopening reuses the checkout
+    assert _path(again.headers["Location"]) == checkout
+    body = await (await client.get(checkout)).text()
+    assert "SANDBOX" in body and "$40.00" in body and "Maya" in body
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
 

@@ -7,20 +7,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from html import escape
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 
-from core.booking import BookingView, find_booking_view, list_calendar_bookings
+from core.booking import list_calendar_bookings
 from core.errors import NotFound
 from core.invite import InviteFacts, feed
 from core.models import Booking, User
+from core.payment_port import PaymentProvider
 from core.signing import verify_token
 from core.timezone import format_local
 from core.uow import Database
-from handlers.links import CALENDAR, JOIN, PAY
+from handlers.links import CALENDAR, JOIN
+from payments.sandbox import SandboxProvider
+from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
 from web_callbacks.pages import page, rows
 
 log = logging.getLogger("alphapeer.web")
@@ -36,49 +38,6 @@ async def healthz(request: web.Request) -> web.Response:
         log.warning("health check failed: %s", exc)
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
-
-
-async def _pay_view(db: Database, token: str) -> BookingView:
-    subject = verify_token(db.settings.secrets.secret_key, PAY, token, db.clock.now())
-    async with db.uow() as uow:  # the signed token is the permission to see this booking
-        view = await find_booking_view(uow, int(subject))
-    if view is None:
-        raise NotFound("booking")
-    return view
-
-
-async def pay(request: web.Request) -> web.Response:
-    """Checkout placeholder until payments land: shows what is held and until when."""
-    db = request.app[DB_KEY]
-    try:
-        view = await _pay_view(db, request.match_info["token"])
-    except NotFound:
-        body = "<p>This payment link is invalid or has expired. Book again in the chat.</p>"
-        return web.Response(text=page("Link expired", body), content_type="text/html", status=404)
-    b = view.booking
-    if b.status != "held" or (b.hold_expires_at and b.hold_expires_at <= db.clock.now()):
-        body = f"<p>Session #{b.id} is {escape(b.status)}, so there is nothing to pay here.</p>"
-        return web.Response(
-            text=page("Nothing to pay", body), content_type="text/html", status=410
-        )
-    details = rows(
-        [
-            ("Course", view.course_title),
-            ("Teacher", view.teacher_name),
-            ("When", format_local(b.starts_at, "UTC") + " UTC"),
-            ("Price", str(b.price)),
-            (
-                "Held until",
-                format_local(b.hold_expires_at or b.starts_at, "UTC", with_date=False) + " UTC",
-            ),
-        ]
-    )
-    body = (
-        f"<p><span class=tag>Checkout preview</span></p><div class=box>{details}</div>"
-        "<p>Online payment opens on this page soon. Your time stays held until the time "
-        "above; the money will be held safely until your session is complete.</p>"
-    )
-    return web.Response(text=page(f"Pay for session #{b.id}", body), content_type="text/html")
 
 
 async def join(request: web.Request) -> web.Response:
@@ -168,11 +127,21 @@ def webhook_handler(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Resp
     return handle
 
 
-def create_app(db: Database, webhooks: tuple[Webhook, ...] = ()) -> web.Application:
+def create_app(
+    db: Database,
+    webhooks: tuple[Webhook, ...] = (),
+    payments: PaymentProvider | None = None,
+    after_commit: Callable[[], None] | None = None,
+) -> web.Application:
+    """``payments`` defaults to the sandbox; ``after_commit`` wakes the outbox courier."""
     app = web.Application(client_max_size=1024**2)
     app[DB_KEY] = db
+    provider = payments or SandboxProvider(db.settings.web.public_url)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/pay/{token}", pay)
+    app.router.add_get("/pay/{token}", pay_handler(db, provider))  # type: ignore[arg-type]
+    app.router.add_get("/paid", paid_page)
+    if provider.name == "sandbox":
+        app.router.add_routes(sandbox_routes(db, after_commit))
     app.router.add_get("/join/{token}", join)
     app.router.add_get("/calendar/{token}", calendar_feed)
     for hook in webhooks:

@@ -7,6 +7,14 @@ from core.models.catalogue import Course, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
 from core.models.external import ExternalBusy, ExternalCalendar
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
+from core.models.money import (
+    LedgerEntry,
+    LedgerTxn,
+    MoneyOut,
+    Payment,
+    PayoutAccount,
+    ProviderEvent,
+)
 from core.models.review import SessionReview
 from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
 
@@ -23,8 +31,14 @@ __all__ = [
     "ExternalCalendar",
     "Identity",
     "InboundUpdate",
+    "LedgerEntry",
+    "LedgerTxn",
     "LinkCode",
+    "MoneyOut",
     "OutboxMessage",
+    "Payment",
+    "PayoutAccount",
+    "ProviderEvent",
     "Reminder",
     "SessionReview",
     "TeacherSettings",

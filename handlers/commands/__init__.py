@@ -9,11 +9,14 @@ from handlers.commands import (
     calendar,
     cancel,
     courses,
+    earnings,
     help,
     link,
     mybookings,
     outbox,
     profile,
+    refund,
+    releases,
     reschedule,
     review,
     start,
@@ -24,7 +27,8 @@ from handlers.registry import Registry
 def build_registry() -> Registry:
     registry = Registry()
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
-                   profile, availability, link, outbox, attended, review):
+                   profile, availability, link, outbox, attended, review,
+                   earnings, releases, refund):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry

@@ -1,0 +1,230 @@
+"""Held funds: what a paid session holds, refunds of what is unreleased, disputes, releases
+approved by the admin (split between teacher, creator and platform) and the payouts they
+start. Money leaves through ``MoneyOut`` rows that a sweep sends after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from core import ledger
+from core.db import is_valid_id
+from core.errors import InvalidInput, NotFound
+from core.models import Booking, Course, MoneyOut, Payment, User
+from core.money import Money, split
+from core.outbox import notify
+from core.receipt import tell_admins
+from core.uow import UnitOfWork
+
+PLATFORM = 0  # the platform's "payee id" in a split
+
+
+async def paid_payment(uow: UnitOfWork, booking_id: int) -> Payment | None:
+    return await uow.session.scalar(
+        select(Payment).where(Payment.booking_id == booking_id, Payment.status == "paid"))
+
+
+async def held_amount(uow: UnitOfWork, booking: Booking) -> Money:
+    return await ledger.balance(uow, ledger.held(booking.id), booking.currency)
+
+
+async def _send_out(uow: UnitOfWork, kind: str, key: str, booking: Booking, user_id: int,
+                    payment: Payment, amount: Money, source: str, reason: str) -> MoneyOut:
+    now = uow.clock.now()
+    out = MoneyOut(kind=kind, key=key, booking_id=booking.id, user_id=user_id,
+                   payment_id=payment.id, amount_minor=amount.minor, currency=amount.currency,
+                   reason=reason[:200], next_attempt_at=now, created_at=now)
+    uow.session.add(out)
+    await uow.session.flush()
+    await ledger.post(uow, f"{kind}_request:{out.id}", f"{kind}_request",
+                      ledger.move(amount, source, ledger.on_its_way(out.id)),
+                      booking_id=booking.id, memo=reason)
+    return out
+
+
+async def refund_unreleased(uow: UnitOfWork, booking: Booking, *, reason: str,
+                            amount: Money | None = None, tell_student: bool = True) -> Money:
+    """Refund what the session still holds (or part of it); the student (unless they are
+    the one asking, and are answered in chat) and the admins are told."""
+    payment = await paid_payment(uow, booking.id)
+    if payment is None:
+        return Money.zero(booking.currency)
+    # Lock the session first: two refunds at once must not both take the same held money.
+    await uow.session.get(Booking, booking.id, with_for_update=True)
+    available = await held_amount(uow, booking)
+    wanted = available if amount is None else amount
+    if wanted.currency != available.currency or wanted.minor <= 0:
+        raise InvalidInput("A refund needs a positive amount in the session's currency.")
+    if available < wanted:
+        raise InvalidInput(f"Only {available} of session #{booking.id} is still held, so at "
+                           f"most that can be refunded.")
+    done = await uow.session.scalar(select(func.count()).select_from(MoneyOut).where(
+        MoneyOut.booking_id == booking.id, MoneyOut.kind == "refund"))
+    await _send_out(uow, "refund", f"refund:{booking.id}:{int(done or 0) + 1}", booking,
+                    booking.student_id, payment, wanted, ledger.held(booking.id), reason)
+    student = await uow.session.get(User, booking.student_id)
+    assert student is not None
+    whole = " in full" if wanted == Money(payment.amount_minor, payment.currency) else ""
+    if tell_student:
+        await notify(uow, student, "refund_started",
+                     f"↩️ Refunding {wanted}{whole} for session #{booking.id} to the card you "
+                     "paid with. You'll get a receipt when it's done.")
+    await tell_admins(uow, "refund", f"↩️ Refund of {wanted}{whole} started for session "
+                      f"#{booking.id} ({student.display_name}): {reason}.")
+    return wanted
+
+
+async def charge_late_cancel(uow: UnitOfWork, booking: Booking) -> Money:
+    """A teacher's late cancellation of a paid session costs them a configured share."""
+    pct = uow.settings.payments.teacher_late_cancel_charge_pct
+    if not pct or await paid_payment(uow, booking.id) is None:
+        return Money.zero(booking.currency)
+    charge = Money(booking.price_minor * pct // 100, booking.currency)
+    if charge.minor <= 0:
+        return charge
+    posted = await ledger.post(uow, f"late_charge:{booking.id}", "late_cancel_charge",
+                               ledger.move(charge, ledger.earned(booking.teacher_id),
+                                           ledger.PENALTIES),
+                               booking_id=booking.id, memo="teacher cancelled late")
+    if posted:
+        teacher = await uow.session.get(User, booking.teacher_id)
+        assert teacher is not None
+        await notify(uow, teacher, "late_cancel_charge",
+                     f"⚠️ Cancelling session #{booking.id} late costs {charge} ({pct}% of the "
+                     "price); it is taken from your next earnings.")
+        await tell_admins(uow, "late_cancel_charge",
+                          f"Teacher {teacher.display_name} cancelled session #{booking.id} "
+                          f"late: charged {charge}.")
+    return charge
+
+
+async def freeze(uow: UnitOfWork, payment: Payment, event_id: str) -> str:
+    """A dispute opened: what the session holds stops moving until it is settled."""
+    booking = await uow.session.get(Booking, payment.booking_id, with_for_update=True)
+    assert booking is not None
+    amount = await held_amount(uow, booking)
+    if amount.minor > 0:
+        await ledger.post(uow, f"freeze:{payment.id}:{event_id}", "dispute_freeze",
+                          ledger.move(amount, ledger.held(booking.id),
+                                      ledger.frozen(booking.id)), booking_id=booking.id)
+    await tell_admins(uow, "dispute", f"🚨 The payment for session #{booking.id} is disputed "
+                      f"by the cardholder: {amount} frozen. Answer the dispute at the provider.")
+    return f"dispute on payment {payment.id}: {amount} frozen"
+
+
+async def settle_dispute(uow: UnitOfWork, payment: Payment, event_id: str, *, won: bool
+                         ) -> str:
+    booking = await uow.session.get(Booking, payment.booking_id, with_for_update=True)
+    assert booking is not None
+    amount = await ledger.balance(uow, ledger.frozen(booking.id), booking.currency)
+    if amount.minor > 0:
+        lines = (ledger.move(amount, ledger.frozen(booking.id), ledger.held(booking.id)) if won
+                 else ledger.send(amount, ledger.frozen(booking.id), payment.provider))
+        await ledger.post(uow, f"{'unfreeze' if won else 'chargeback'}:{payment.id}:{event_id}",
+                          "dispute_won" if won else "chargeback", lines, booking_id=booking.id)
+    result = "won: the money is held again" if won else "lost: the money went back to the card"
+    await tell_admins(uow, "dispute", f"Dispute on session #{booking.id} {result} ({amount}).")
+    return f"dispute on payment {payment.id} {result}"
+
+
+@dataclass(frozen=True)
+class Releasable:
+    booking: Booking
+    amount: Money
+    course_title: str
+    teacher_name: str
+
+
+async def _held_bookings(uow: UnitOfWork) -> dict[int, Money]:
+    """Bookings whose held balance is not zero (range scan: the account index applies)."""
+    rows = await ledger.balances_between(uow, "held:", "held;")
+    return {int(account.split(":")[1]): money for (account, _c), money in rows.items()
+            if money.minor}
+
+
+async def list_releasable(uow: UnitOfWork, *, limit: int = 100) -> list[Releasable]:
+    """Completed sessions past the cooling-off period, not disputed, with money held."""
+    held = await _held_bookings(uow)
+    if not held:
+        return []
+    cutoff = uow.clock.now() - timedelta(hours=uow.settings.payments.cooling_off_hours)
+    frozen = await ledger.balances_between(uow, "frozen:", "frozen;")
+    disputed = {int(a.split(":")[1]) for (a, _c), m in frozen.items() if m.minor}
+    rows = (await uow.session.execute(
+        select(Booking, Course.title, User.display_name)
+        .join(Course, Course.id == Booking.course_id)
+        .join(User, User.id == Booking.teacher_id)
+        .where(Booking.id.in_(list(held)), Booking.status == "completed",
+               Booking.ends_at <= cutoff)
+        .order_by(Booking.ends_at).limit(limit))).all()
+    return [Releasable(b, held[b.id], title, name) for b, title, name in rows
+            if b.id not in disputed]
+
+
+def shares(amount: Money, teacher_id: int, creator_id: int, pct: tuple[int, int, int]
+           ) -> dict[int, Money]:
+    """platform / creator / teacher percentages; a teaching creator gets both shares."""
+    platform, creator, teacher = pct
+    parts = split(amount, {"platform": platform, "creator": creator, "teacher": teacher},
+                  remainder_to="platform")
+    out = {PLATFORM: parts["platform"], creator_id: parts["creator"]}
+    out[teacher_id] = out.get(teacher_id, Money.zero(amount.currency)) + parts["teacher"]
+    return out
+
+
+async def release_blocker(uow: UnitOfWork, booking: Booking) -> str | None:
+    """Why a session's money cannot be released yet, or None when it can."""
+    if booking.status != "completed":
+        return f"it is {booking.status}, not completed"
+    cooling = timedelta(hours=uow.settings.payments.cooling_off_hours)
+    if booking.ends_at + cooling > uow.clock.now():
+        return f"the {uow.settings.payments.cooling_off_hours} h cooling-off period is not over"
+    if (await ledger.balance(uow, ledger.frozen(booking.id), booking.currency)).minor:
+        return "its payment is disputed"
+    if not (await held_amount(uow, booking)).minor:
+        return "nothing is held for it"
+    return None
+
+
+async def release_booking(uow: UnitOfWork, booking_id: int) -> Money:
+    """Release a session's held money to its teacher, creator and the platform, and start
+    the payouts. Refuses anything not (or no longer) in the release queue."""
+    booking = (await uow.session.get(Booking, booking_id, with_for_update=True)
+               if is_valid_id(booking_id) else None)
+    if booking is None:
+        raise NotFound("session")
+    blocker = await release_blocker(uow, booking)
+    if blocker:
+        raise InvalidInput(f"Session #{booking.id} can't be released: {blocker}.")
+    course = await uow.session.get(Course, booking.course_id)
+    payment = await paid_payment(uow, booking.id)
+    assert course is not None and payment is not None
+    amount = await held_amount(uow, booking)
+    cfg = uow.settings.split
+    parts = shares(amount, booking.teacher_id, course.creator_id,
+                   (cfg.platform_pct, cfg.creator_pct, cfg.teacher_pct))
+    lines: list[ledger.Line] = []
+    for payee, part in parts.items():
+        if part.minor:
+            target = ledger.PLATFORM_FEES if payee == PLATFORM else ledger.earned(payee)
+            lines += ledger.move(part, ledger.held(booking.id), target)
+    await ledger.post(uow, f"release:{booking.id}", "release", lines, booking_id=booking.id,
+                      memo=f"{cfg.platform_pct}/{cfg.creator_pct}/{cfg.teacher_pct}")
+    for payee, part in parts.items():
+        if payee == PLATFORM or not part.minor:
+            continue
+        available = await ledger.balance(uow, ledger.earned(payee), booking.currency)
+        pay = min(part, available) if available.minor > 0 else Money.zero(booking.currency)
+        user = await uow.session.get(User, payee)
+        assert user is not None
+        role = "teaching" if payee == booking.teacher_id else "your course"
+        if pay.minor > 0:
+            await _send_out(uow, "payout", f"transfer:{booking.id}:{payee}", booking, payee,
+                            payment, pay, ledger.earned(payee), f"session #{booking.id}")
+        note = "" if pay == part else f" ({part - pay} went to settle earlier charges)"
+        await notify(uow, user, "released",
+                     f"💸 {part} released to you for session #{booking.id} ({role}: "
+                     f"{course.title}){note}. Payout on its way — see /earnings.")
+    return amount

@@ -1,0 +1,55 @@
+"""/refund <session> [amount] [reason] (admin): refund all or part of what a session still
+holds; the student, the teacher and the admins are told how much."""
+
+from __future__ import annotations
+
+from core.booking import find_booking_view
+from core.errors import InvalidInput, NotFound
+from core.escrow import held_amount, refund_unreleased
+from core.models import User
+from core.money import Money
+from core.outbox import notify
+from handlers.context import Ctx
+from handlers.registry import Command
+from handlers.reply import Reply
+from handlers.turn import parse_id
+
+USAGE = "Write /refund <session> [amount] [reason], e.g. /refund 12 15.00 half the lesson lost."
+
+
+async def refund(ctx: Ctx, args: str) -> list[Reply]:
+    words = args.split()
+    booking_id = parse_id(words[0]) if words else None
+    if booking_id is None:
+        raise InvalidInput(USAGE)
+    view = await find_booking_view(ctx.uow, booking_id)
+    if view is None:
+        raise NotFound("session")
+    booking = view.booking
+    held = await held_amount(ctx.uow, booking)
+    amount: Money | None = None
+    rest = words[1:]
+    if rest and (rest[0][:1].isdigit() or rest[0][:1] in "$€£¥"):
+        try:
+            amount = Money.parse(rest[0], booking.currency)
+        except ValueError as exc:
+            raise InvalidInput(f"{exc}. {USAGE}") from None
+        rest = rest[1:]
+    if not held.minor:
+        raise InvalidInput(f"Session #{booking.id} holds no money now, so there is nothing to "
+                           "refund from it.")
+    reason = " ".join(rest)[:150] or "refund by the admin"
+    refunded = await refund_unreleased(ctx.uow, booking, reason=reason, amount=amount)
+    teacher = await ctx.uow.session.get(User, booking.teacher_id)
+    assert teacher is not None
+    await notify(ctx.uow, teacher, "refund_by_admin",
+                 f"↩️ The admin refunded {refunded} of session #{booking.id} to "
+                 f"{view.student_name} ({reason}). It comes out of the held money, not your "
+                 "released earnings.")
+    left = held - refunded
+    return [Reply(f"↩️ Refunding {refunded} of session #{booking.id} to {view.student_name}; "
+                  f"{left} stays held. Student and teacher are told.", tone="success")]
+
+
+COMMAND = Command("refund", "Refund what a session still holds (admin)", handler=refund,
+                  roles=frozenset({"admin"}), args_hint="<session> [amount] [reason]")
