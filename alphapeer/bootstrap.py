@@ -25,10 +25,7 @@ class Container:
 
 
 def build_provider(settings: Settings) -> PaymentProvider:
-    if settings.payments.provider == "stripe":
-        from payments.stripe_provider import StripeProvider
-
-        return StripeProvider(settings)
+    # Only the sandbox exists so far; configuration refuses "stripe" until its adapter lands.
     return SandboxProvider(settings.web.public_url)
 
 

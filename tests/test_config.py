@@ -191,18 +191,19 @@ def test_config_production_without_secret_key_fails(tmp_path: Path, secret: str 
     assert not (tmp_path / "data" / "secret.key").exists()
 
 
-def test_config_production_with_secret_key_loads(tmp_path: Path) -> None:
-    s = _load(tmp_path, ALPHAPEER_APP_ENV="production", ALPHAPEER_PAYMENTS_PROVIDER="stripe",
-              STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x")
-    assert s.app.env == "production"
+def test_config_reads_stripe_secrets_and_production_refuses_the_sandbox(
+        tmp_path: Path) -> None:
+    s = _load(tmp_path, ALPHAPEER_APP_ENV="test", STRIPE_SECRET_KEY="sk_test_x")
     assert s.secrets.secret_key == SECRET
     assert s.secrets.stripe_secret_key == "sk_test_x"
-
-
-def test_config_production_refuses_the_sandbox_and_stripe_without_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sandbox takes no real money"):
         _load(tmp_path, ALPHAPEER_APP_ENV="production")
-    with pytest.raises(ConfigError, match="STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"):
+
+
+def test_config_refuses_unknown_and_unavailable_providers(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sandbox takes no real money"):
+        _load(tmp_path, ALPHAPEER_APP_ENV="production")
+    with pytest.raises(ConfigError, match="stripe is not in this build yet"):
         _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="stripe", STRIPE_SECRET_KEY="sk_test_x")
     with pytest.raises(ConfigError, match="provider: expected sandbox or stripe"):
         _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="paypal")
