@@ -26,8 +26,9 @@ from core.errors import (
     SlotTaken,
     StudentBusy,
 )
-from core.escrow import charge_late_cancel, refund_unreleased
+from core.escrow import charge_late_cancel, paid_payment, refund_unreleased
 from core.models import ACTIVE_STATUSES, Booking, Course, User
+from core.money import Money
 from core.reminder import plan_reminders
 from core.text import clean_line
 from core.uow import UnitOfWork
@@ -245,10 +246,17 @@ def check_cancellable(uow: UnitOfWork, booking: Booking) -> None:
         raise BookingStateError(status="already under way")
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    booking: Booking
+    refunded: Money  # what started on its way back to the student (zero if unpaid)
+
+
 async def cancel_booking(
     uow: UnitOfWork, user: User, booking_id: int, reason: str | None = None
-) -> Booking:
-    """Cancel as the student or the teacher; late cancellations need a reason."""
+) -> Cancellation:
+    """Cancel as the student or the teacher; late cancellations need a reason. A paid
+    session refunds what it still holds; a teacher cancelling late is charged."""
     booking = (
         await uow.session.get(Booking, booking_id, with_for_update=True)
         if is_valid_id(booking_id)
@@ -270,13 +278,15 @@ async def cancel_booking(
     booking.cancel_reason = clean or None
     booking.late_cancel = late
     booking.hold_expires_at = None
-    if was_confirmed:
-        by = "the student" if user.id == booking.student_id else "the teacher"
-        await refund_unreleased(uow, booking, reason=f"cancelled by {by}",
-                                tell_student=user.id != booking.student_id)
-        if late and user.id == booking.teacher_id:
-            await charge_late_cancel(uow, booking)
-    return booking
+    payment = await paid_payment(uow, booking.id) if was_confirmed else None
+    if payment is None:
+        return Cancellation(booking, Money.zero(booking.currency))
+    by = "the student" if user.id == booking.student_id else "the teacher"
+    refunded = await refund_unreleased(uow, booking, payment, reason=f"cancelled by {by}",
+                                       tell_student=user.id != booking.student_id)
+    if late and user.id == booking.teacher_id:
+        await charge_late_cancel(uow, booking)
+    return Cancellation(booking, refunded)
 
 
 async def intro_conversion(uow: UnitOfWork) -> tuple[int, int]:

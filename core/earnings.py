@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, literal, or_, select
 
 from core import ledger
 from core.escrow import shares
@@ -45,15 +45,20 @@ async def get_earnings(uow: UnitOfWork, user: User) -> Earnings:
     zero = Money.zero(currency)
     cfg = uow.settings.split
     held = zero
-    held_rows = await ledger.balances_between(uow, "held:", "held;")
-    ids = [int(a.split(":")[1]) for (a, c), m in held_rows.items() if m.minor and c == currency]
-    if ids:
-        for booking, creator_id in (await uow.session.execute(
-                select(Booking, Course.creator_id).join(Course, Course.id == Booking.course_id)
-                .where(Booking.id.in_(ids),
-                       or_(Booking.teacher_id == user.id, Course.creator_id == user.id)))).all():
-            amount = held_rows[(ledger.held(booking.id), currency)]
-            parts = shares(amount, booking.teacher_id, creator_id,
+    # The person's own sessions joined to their held accounts: work grows with their
+    # history, not with everything the platform holds.
+    account = literal("held:", String) + cast(Booking.id, String)
+    rows = (await uow.session.execute(
+        select(Booking.teacher_id, Course.creator_id, func.sum(LedgerEntry.amount_minor))
+        .join(Course, Course.id == Booking.course_id)
+        .join(LedgerEntry, (LedgerEntry.account == account) & (LedgerEntry.currency == currency))
+        .where(or_(Booking.teacher_id == user.id, Course.creator_id == user.id),
+               Booking.status.in_(("confirmed", "completed")))
+        .group_by(Booking.id, Booking.teacher_id, Course.creator_id))).all()
+    for teacher_id, creator_id, raw in rows:
+        amount = Money(ledger.natural(ledger.held(0), int(raw)), currency)
+        if amount.minor:
+            parts = shares(amount, teacher_id, creator_id,
                            (cfg.platform_pct, cfg.creator_pct, cfg.teacher_pct))
             held += parts.get(user.id, zero)
     released = await ledger.balance(uow, ledger.earned(user.id), currency)

@@ -10,12 +10,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from core import ledger
+from core.alerts import tell_admins
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.models import Booking, Course, MoneyOut, Payment, User
 from core.money import Money, split
 from core.outbox import notify
-from core.receipt import tell_admins
 from core.uow import UnitOfWork
 
 PLATFORM = 0  # the platform's "payee id" in a split
@@ -44,16 +44,17 @@ async def _send_out(uow: UnitOfWork, kind: str, key: str, booking: Booking, user
     return out
 
 
-async def refund_unreleased(uow: UnitOfWork, booking: Booking, *, reason: str,
-                            amount: Money | None = None, tell_student: bool = True) -> Money:
-    """Refund what the session still holds (or part of it); the student (unless they are
-    the one asking, and are answered in chat) and the admins are told."""
-    payment = await paid_payment(uow, booking.id)
-    if payment is None:
-        return Money.zero(booking.currency)
+async def refund_unreleased(uow: UnitOfWork, booking: Booking, payment: Payment, *,
+                            reason: str, amount: Money | None = None,
+                            tell_student: bool = True) -> Money:
+    """Refund what the paid session still holds (all of it, or ``amount``); the student
+    (unless they asked, and are answered in chat) and the admins are told. Returns what is
+    refunded: zero when nothing is held any more."""
     # Lock the session first: two refunds at once must not both take the same held money.
     await uow.session.get(Booking, booking.id, with_for_update=True)
     available = await held_amount(uow, booking)
+    if amount is None and not available.minor:
+        return available
     wanted = available if amount is None else amount
     if wanted.currency != available.currency or wanted.minor <= 0:
         raise InvalidInput("A refund needs a positive amount in the session's currency.")
@@ -79,7 +80,7 @@ async def refund_unreleased(uow: UnitOfWork, booking: Booking, *, reason: str,
 async def charge_late_cancel(uow: UnitOfWork, booking: Booking) -> Money:
     """A teacher's late cancellation of a paid session costs them a configured share."""
     pct = uow.settings.payments.teacher_late_cancel_charge_pct
-    if not pct or await paid_payment(uow, booking.id) is None:
+    if not pct:
         return Money.zero(booking.currency)
     charge = Money(booking.price_minor * pct // 100, booking.currency)
     if charge.minor <= 0:
@@ -174,18 +175,24 @@ def shares(amount: Money, teacher_id: int, creator_id: int, pct: tuple[int, int,
     return out
 
 
-async def release_blocker(uow: UnitOfWork, booking: Booking) -> str | None:
-    """Why a session's money cannot be released yet, or None when it can."""
-    if booking.status != "completed":
-        return f"it is {booking.status}, not completed"
+async def _releasable_amount(uow: UnitOfWork, booking: Booking) -> Money:
+    """What the session holds, when it may be released now; otherwise says why not."""
+    why = None
     cooling = timedelta(hours=uow.settings.payments.cooling_off_hours)
-    if booking.ends_at + cooling > uow.clock.now():
-        return f"the {uow.settings.payments.cooling_off_hours} h cooling-off period is not over"
-    if (await ledger.balance(uow, ledger.frozen(booking.id), booking.currency)).minor:
-        return "its payment is disputed"
-    if not (await held_amount(uow, booking)).minor:
-        return "nothing is held for it"
-    return None
+    balances = await ledger.balances(uow, [ledger.held(booking.id), ledger.frozen(booking.id)])
+    zero = Money.zero(booking.currency)
+    held = balances.get((ledger.held(booking.id), booking.currency), zero)
+    if booking.status != "completed":
+        why = f"it is {booking.status}, not completed"
+    elif booking.ends_at + cooling > uow.clock.now():
+        why = f"the {uow.settings.payments.cooling_off_hours} h cooling-off period is not over"
+    elif balances.get((ledger.frozen(booking.id), booking.currency), zero).minor:
+        why = "its payment is disputed"
+    elif not held.minor:
+        why = "nothing is held for it"
+    if why:
+        raise InvalidInput(f"Session #{booking.id} can't be released: {why}.")
+    return held
 
 
 async def release_booking(uow: UnitOfWork, booking_id: int) -> Money:
@@ -195,13 +202,10 @@ async def release_booking(uow: UnitOfWork, booking_id: int) -> Money:
                if is_valid_id(booking_id) else None)
     if booking is None:
         raise NotFound("session")
-    blocker = await release_blocker(uow, booking)
-    if blocker:
-        raise InvalidInput(f"Session #{booking.id} can't be released: {blocker}.")
+    amount = await _releasable_amount(uow, booking)
     course = await uow.session.get(Course, booking.course_id)
     payment = await paid_payment(uow, booking.id)
     assert course is not None and payment is not None
-    amount = await held_amount(uow, booking)
     cfg = uow.settings.split
     parts = shares(amount, booking.teacher_id, course.creator_id,
                    (cfg.platform_pct, cfg.creator_pct, cfg.teacher_pct))

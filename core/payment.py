@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import ledger
+from core.alerts import tell_admins
 from core.booking import confirm_booking, find_booking_view
 from core.errors import BookingStateError, NotFound
 from core.escrow import freeze, refund_unreleased, settle_dispute
@@ -27,7 +28,6 @@ from core.payment_port import (
     DISPUTE_WON,
     PaymentEvent,
 )
-from core.receipt import tell_admins
 from core.timezone import format_local
 from core.uow import UnitOfWork
 
@@ -55,11 +55,15 @@ async def find_payable(uow: UnitOfWork, booking_id: int, provider: str) -> Payab
     return Payable(b, view.course_title, view.teacher_name, existing)
 
 
+async def _find_checkout(uow: UnitOfWork, provider: str, ref: str) -> Payment | None:
+    return await uow.session.scalar(
+        select(Payment).where(Payment.provider == provider, Payment.checkout_ref == ref))
+
+
 async def record_checkout(uow: UnitOfWork, booking: Booking, provider: str, ref: str,
                           url: str) -> Payment:
     """The checkout the provider opened (a repeat of the same one returns the first row)."""
-    found = await uow.session.scalar(
-        select(Payment).where(Payment.provider == provider, Payment.checkout_ref == ref))
+    found = await _find_checkout(uow, provider, ref)
     if found is not None:
         return found
     payment = Payment(booking_id=booking.id, provider=provider, checkout_ref=ref,
@@ -68,9 +72,8 @@ async def record_checkout(uow: UnitOfWork, booking: Booking, provider: str, ref:
     try:
         async with uow.session.begin_nested():
             uow.session.add(payment)
-    except IntegrityError:
-        found = await uow.session.scalar(
-            select(Payment).where(Payment.provider == provider, Payment.checkout_ref == ref))
+    except IntegrityError:  # the same checkout recorded by a racing request
+        found = await _find_checkout(uow, provider, ref)
         assert found is not None
         return found
     return payment
@@ -147,7 +150,7 @@ async def _paid(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> str:
     if booking.status != "held" or got != expected:
         why = (f"the session was {booking.status} by then" if booking.status != "held"
                else f"the amount was {got}, not {expected}")
-        await refund_unreleased(uow, booking, reason=f"paid after the hold ended: {why}")
+        await refund_unreleased(uow, booking, payment, reason=f"paid after the hold ended: {why}")
         await tell_admins(uow, "payment_mismatch",
                           f"⚠️ Payment {payment.id} for session #{booking.id} refunded: {why}.")
         return f"payment {payment.id} refunded: {why}"

@@ -17,8 +17,6 @@ CHECKOUT_DECLINED = "checkout.declined"
 DISPUTE_OPENED = "dispute.opened"
 DISPUTE_WON = "dispute.won"
 DISPUTE_LOST = "dispute.lost"
-EVENT_TYPES = frozenset({CHECKOUT_PAID, CHECKOUT_DECLINED, DISPUTE_OPENED, DISPUTE_WON,
-                         DISPUTE_LOST})
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class OutRequest:
 class PaymentEvent:
     provider: str
     event_id: str
-    type: str  # one of EVENT_TYPES, or the provider's own type when we ignore it
+    type: str  # one of the types above, or the provider's own type when we ignore it
     checkout_ref: str | None = None
     charge_ref: str | None = None
     amount: Money | None = None

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from core import ledger
+from core.alerts import tell_admins
 from core.models import Booking, MoneyOut, Payment, PayoutAccount, User
 from core.money import Money
 from core.outbox import notify
 from core.payment_port import OutRequest
-from core.receipt import tell_admins
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=120)
@@ -92,7 +92,14 @@ async def complete_money_out(uow: UnitOfWork, out_id: int, provider_ref: str) ->
     return True
 
 
-WAITING = "waiting for the payee to connect a payout account (/payouts)"
+async def wait_for_payout_account(uow: UnitOfWork, out_id: int) -> None:
+    """Not a failure: the payout goes once the payee connects an account; look again later."""
+    out = await uow.session.get(MoneyOut, out_id, with_for_update=True)
+    if out is None or out.status != "pending":
+        return
+    out.attempts -= 1  # the claim counted one
+    out.claimed_until, out.next_attempt_at = None, uow.clock.now() + timedelta(hours=1)
+    out.last_error = "waiting for the payee to connect a payout account (/payouts)"
 
 
 async def defer_money_out(uow: UnitOfWork, out_id: int, error: str, *, retryable: bool) -> None:
@@ -101,10 +108,6 @@ async def defer_money_out(uow: UnitOfWork, out_id: int, error: str, *, retryable
     if out is None or out.status != "pending":
         return
     out.last_error, out.claimed_until = error[:300], None
-    if error == WAITING:  # not a failure: it goes as soon as the account is connected
-        out.attempts -= 1
-        out.next_attempt_at = uow.clock.now() + timedelta(hours=1)
-        return
     if retryable and out.attempts < MAX_ATTEMPTS:
         out.next_attempt_at = uow.clock.now() + _backoff(out.attempts)
         return

@@ -17,6 +17,11 @@ from core.uow import UnitOfWork
 STARS = range(1, 6)
 
 
+def star_label(stars: int) -> str:
+    """What a star button says, wherever stars are offered."""
+    return f"{stars}★"
+
+
 @dataclass(frozen=True)
 class Reputation:
     average: float

@@ -11,7 +11,12 @@ from core.followup import claim_followups
 from core.models import Course, User
 from core.outbox import Outgoing, queue
 from core.payment_port import PaymentProvider, ProviderError
-from core.payout import WAITING, claim_money_out, complete_money_out, defer_money_out
+from core.payout import (
+    claim_money_out,
+    complete_money_out,
+    defer_money_out,
+    wait_for_payout_account,
+)
 from core.reminder import claim_due_reminders
 from core.uow import Database
 from handlers.announce import followup_message, reminder_message
@@ -64,9 +69,11 @@ async def send_money_out(db: Database, provider: PaymentProvider) -> int:
         due = await claim_money_out(uow, provider.name)
     sent = 0
     for item in due:
+        if item.waiting_for_account:
+            async with db.uow() as uow:
+                await wait_for_payout_account(uow, item.id)
+            continue
         try:
-            if item.waiting_for_account:
-                raise ProviderError(WAITING, retryable=True)
             call = provider.refund if item.kind == "refund" else provider.transfer
             ref = await call(item.request)
         except ProviderError as exc:

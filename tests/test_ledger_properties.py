@@ -13,9 +13,9 @@ from core import ledger
 from core.booking import cancel_booking, hold_slot
 from core.clock import FrozenClock
 from core.errors import DomainError
-from core.escrow import refund_unreleased, release_booking
+from core.escrow import paid_payment, refund_unreleased, release_booking
 from core.ledger_check import check_ledger
-from core.models import Booking, Payment
+from core.models import Booking, TeacherSettings
 from core.money import Money
 from core.payment import handle_event, record_checkout
 from core.payment_port import (
@@ -45,9 +45,7 @@ async def _step(db: Database, world, bookings: dict[int, int], op: str, i: int, 
     booking_id = bookings.get(i)
     async with db.uow() as uow:
         booking = await uow.session.get(Booking, booking_id) if booking_id else None
-        payment = (await uow.session.scalar(
-            Payment.__table__.select().where(Payment.booking_id == booking_id)
-            .with_only_columns(Payment.id)) if booking_id else None)
+        payment = await paid_payment(uow, booking_id) if booking_id else None
         if op == "pay" and (booking is None or booking.status in ("cancelled", "expired")):
             booking = await hold_slot(uow, world.sam, world.python.id, world.maya.id, SLOTS[i])
             bookings[i] = booking.id
@@ -62,8 +60,8 @@ async def _step(db: Database, world, bookings: dict[int, int], op: str, i: int, 
             await cancel_booking(uow, who, booking.id, "changed plans")
         elif op == "complete" and booking.status == "confirmed":
             booking.status = "completed"
-        elif op == "refund":
-            await refund_unreleased(uow, booking, reason="property test",
+        elif op == "refund" and payment is not None:
+            await refund_unreleased(uow, booking, payment, reason="property test",
                                     amount=Money(n, booking.currency))
         elif op in ("dispute", "won", "lost") and payment is not None:
             kind = {"dispute": DISPUTE_OPENED, "won": DISPUTE_WON, "lost": DISPUTE_LOST}[op]
@@ -82,8 +80,6 @@ async def test_random_money_operations_keep_every_ledger_invariant(
     clock.set(T0)
     world = await build_world(db)
     async with db.uow() as uow:
-        from core.models import TeacherSettings
-
         uow.session.add(TeacherSettings(user_id=world.maya.id, buffer_minutes=0,
                                         horizon_days=60))
     bookings: dict[int, int] = {}

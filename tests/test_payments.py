@@ -106,6 +106,11 @@ async def test_student_pays_session_completes_admin_releases_and_payees_are_paid
     await _clean(db)
 
     maya: FakeChat = chat_as("maya")
+    await maya.send("/earnings")
+    assert "Held until sessions complete: $28.00" in maya.text
+    ada: FakeChat = chat_as("ada")
+    await ada.send("/earnings")
+    assert "Held until sessions complete: $6.00" in ada.text
     await _complete(db, clock, chat, maya, booking_id)
     brian: FakeChat = chat_as("brian")
     await brian.send("/releases")
@@ -330,3 +335,21 @@ async def test_the_ledger_refuses_edits_and_the_check_finds_tampering(
         problems = await check_ledger(uow)
     assert any("does not balance" in p for p in problems)
     assert any("has 1 entries" in p for p in problems)
+
+
+async def test_refund_garbage_is_explained_and_cancelling_after_a_full_refund_still_works(
+        db: Database, world: World, admin: User, client: Client, chat: FakeChat,
+        chat_as) -> None:  # type: ignore[no-untyped-def]
+    booking_id, link = await _hold(db, world)
+    await _pay(client, link)
+    brian: FakeChat = chat_as("brian")
+    for junk in (f"{booking_id} -3", f"{booking_id} +3", "abc", "", "99999 5"):
+        await brian.send(f"/refund {junk}")
+        assert "Refunding" not in brian.text and "Something went wrong" not in brian.text
+    assert await _balance(db, ledger.held(booking_id)) == 4000
+    await brian.send(f"/refund {booking_id} the student asked")
+    assert "Refunding $40.00" in brian.text
+    await chat.send(f"/cancel {booking_id}")
+    await chat.click("Yes, cancel it")
+    assert f"Cancelled session #{booking_id}." in chat.text and "Refunding" not in chat.text
+    await _clean(db)

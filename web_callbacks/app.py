@@ -138,7 +138,7 @@ def create_app(
     app[DB_KEY] = db
     provider = payments or SandboxProvider(db.settings.web.public_url)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/pay/{token}", pay_handler(db, provider))  # type: ignore[arg-type]
+    app.router.add_get("/pay/{token}", pay_handler(db, provider))
     app.router.add_get("/paid", paid_page)
     if provider.name == "sandbox":
         app.router.add_routes(sandbox_routes(db, after_commit))

@@ -4,7 +4,7 @@ own checkout page, and its Pay / Decline buttons (the same path as a provider we
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from aiohttp import web
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.booking import BookingView, find_booking_view
 from core.errors import BookingStateError, NotFound
-from core.models import Booking, Payment
+from core.models import Payment
 from core.payment import find_payable, handle_event, payment_amount, record_checkout
 from core.payment_port import (
     CHECKOUT_DECLINED,
@@ -35,7 +35,8 @@ def _html(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(text=page(title, body), content_type="text/html", status=status)
 
 
-def pay_handler(db: Database, provider: PaymentProvider) -> Callable[..., object]:
+def pay_handler(db: Database, provider: PaymentProvider
+                ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def pay(request: web.Request) -> web.Response:
         """Open (or reopen) the checkout for a held booking and send the payer there."""
         try:
@@ -68,10 +69,8 @@ def pay_handler(db: Database, provider: PaymentProvider) -> Callable[..., object
                          "Nothing was charged and your time is still held until "
                          f"{escape(format_local(until, 'UTC', with_date=False))} UTC — reload "
                          "this page in a moment.</p>", 503)
-        async with db.uow() as uow:
-            fresh = await uow.session.get(Booking, booking.id)
-            assert fresh is not None
-            payment = await record_checkout(uow, fresh, provider.name, checkout.ref,
+        async with db.uow() as uow:  # only the booking's id and price are read from it
+            payment = await record_checkout(uow, booking, provider.name, checkout.ref,
                                             checkout.url)
             url = payment.checkout_url or checkout.url
         raise web.HTTPSeeOther(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.followup import outcome, record_report
 from core.models import User
-from core.review import STARS
+from core.review import STARS, star_label
 from handlers import payload
 from handlers.context import Ctx
 from handlers.registry import Command
@@ -35,7 +35,7 @@ async def attended(ctx: Ctx, args: str) -> list[Reply]:
     thanks = THANKS[result].format(id=booking.id, other=other.display_name)
     if words[1] != "held":
         return [Reply(thanks, tone="success", replace=ctx.clicked)]
-    stars = tuple(Button(f"{n}★", action=payload.command("review", f"{booking.id} {n}"))
+    stars = tuple(Button(star_label(n), action=payload.command("review", f"{booking.id} {n}"))
                   for n in STARS)
     return [Reply(f"{thanks}\nHow would you rate it?", buttons=(stars,), tone="success",
                   replace=ctx.clicked)]

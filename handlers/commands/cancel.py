@@ -12,7 +12,6 @@ from core.booking import (
     list_upcoming_bookings,
 )
 from core.errors import DomainError, InvalidInput, NotFound, ReasonRequired
-from core.escrow import held_amount
 from handlers.announce import cancelled_replies
 from handlers.context import Ctx
 from handlers.display import booking_line, when
@@ -121,21 +120,21 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
         return Reject("Tap “Yes, cancel it” or “No, keep it”.")
     booking = await get_booking_for(ctx.uow, ctx.user, booking_id)
     unpaid, confirmed = booking.status == "held", booking.status == "confirmed"
-    held = await held_amount(ctx.uow, booking)
     try:
-        await cancel_booking(ctx.uow, ctx.user, booking_id, ctx.data.get("reason"))
+        done = await cancel_booking(ctx.uow, ctx.user, booking_id, ctx.data.get("reason"))
     except ReasonRequired as exc:  # the clock moved into the late window meanwhile
         ctx.data["late"] = True
         return Goto("reason", note=f"⚠️ {exc.user_message}")
     files = await cancelled_replies(ctx, booking, was_confirmed=confirmed)
     late = " It was recorded as a late cancellation." if booking.late_cancel else ""
     money = " No payment had been taken." if unpaid else ""
-    if held.minor:
-        money = (f" Refunding {held} to the card you paid with — a receipt follows."
-                 if ctx.user.id == booking.student_id else f" The student gets {held} back.")
-    done = Reply(f"Cancelled session #{booking_id}.{late}{money}", tone="success",
+    back = done.refunded
+    if back.minor:
+        money = (f" Refunding {back} to the card you paid with — a receipt follows."
+                 if ctx.user.id == booking.student_id else f" The student gets {back} back.")
+    said = Reply(f"Cancelled session #{booking_id}.{late}{money}", tone="success",
                  replace=ctx.clicked)
-    return Finish((done, *files))
+    return Finish((said, *files))
 
 
 FLOW = Flow(

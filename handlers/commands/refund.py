@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.booking import find_booking_view
 from core.errors import InvalidInput, NotFound
-from core.escrow import held_amount, refund_unreleased
+from core.escrow import held_amount, paid_payment, refund_unreleased
 from core.models import User
 from core.money import Money
 from core.outbox import notify
@@ -14,6 +14,7 @@ from handlers.registry import Command
 from handlers.reply import Reply
 from handlers.turn import parse_id
 
+AMOUNT_START = frozenset("0123456789.-+$€£¥")
 USAGE = "Write /refund <session> [amount] [reason], e.g. /refund 12 15.00 half the lesson lost."
 
 
@@ -26,20 +27,21 @@ async def refund(ctx: Ctx, args: str) -> list[Reply]:
     if view is None:
         raise NotFound("session")
     booking = view.booking
+    payment = await paid_payment(ctx.uow, booking.id)
     held = await held_amount(ctx.uow, booking)
     amount: Money | None = None
     rest = words[1:]
-    if rest and (rest[0][:1].isdigit() or rest[0][:1] in "$€£¥"):
+    if rest and rest[0][:1] in AMOUNT_START:  # "-5" or ".5" is a bad amount, not a reason
         try:
             amount = Money.parse(rest[0], booking.currency)
         except ValueError as exc:
             raise InvalidInput(f"{exc}. {USAGE}") from None
         rest = rest[1:]
-    if not held.minor:
+    if payment is None or not held.minor:
         raise InvalidInput(f"Session #{booking.id} holds no money now, so there is nothing to "
                            "refund from it.")
     reason = " ".join(rest)[:150] or "refund by the admin"
-    refunded = await refund_unreleased(ctx.uow, booking, reason=reason, amount=amount)
+    refunded = await refund_unreleased(ctx.uow, booking, payment, reason=reason, amount=amount)
     teacher = await ctx.uow.session.get(User, booking.teacher_id)
     assert teacher is not None
     await notify(ctx.uow, teacher, "refund_by_admin",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from core.errors import DomainError, InvalidInput
 from core.models import User
-from core.review import STARS, clean_note, record_review, reviewable
+from core.review import STARS, clean_note, record_review, reviewable, star_label
 from handlers.context import Ctx
 from handlers.flow import Choice, Finish, Flow, Input, Next, Outcome, Prompt, Reject, Step
 from handlers.registry import Command
@@ -22,7 +22,7 @@ def stars_bar(stars: int) -> str:
 
 
 def star_rows() -> tuple[tuple[Choice, ...], ...]:
-    return (tuple(Choice(f"{n}★", str(n)) for n in STARS),)
+    return (tuple(Choice(star_label(n), str(n)) for n in STARS),)
 
 
 async def on_start(ctx: Ctx, args: str) -> Finish | None:

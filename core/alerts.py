@@ -1,4 +1,4 @@
-"""Money messages that go to several people: the admin's alerts."""
+"""Alerts for the admins (disputes, refunds, failed payouts): one message to each admin."""
 
 from __future__ import annotations
 
