@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.account import find_user_by_identity, grant_role
-from core.availability import Window, booking_window, list_free_slots, set_weekly_availability
+from core.availability import booking_window, list_free_slots, set_weekly_availability
 from core.booking import confirm_booking, hold_slot
 from core.models import Course, CourseModule, CourseTeacher, Identity, User
 from core.uow import Database, UnitOfWork
+from core.windows import Window
 
 PLATFORM = "terminal"
 MARKER = "ada"  # the demo creator; if she exists the demo is already seeded

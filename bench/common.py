@@ -12,12 +12,13 @@ from pathlib import Path
 from alphapeer import migrate
 from alphapeer.scratchdb import scratch_database
 from core.account import grant_role
-from core.availability import Window, set_weekly_availability
+from core.availability import set_weekly_availability
 from core.clock import FrozenClock
 from core.config import Settings, load_settings
 from core.db import create_engine
 from core.models import Course, CourseTeacher, TeacherSettings, User
 from core.uow import Database
+from core.windows import Window
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday

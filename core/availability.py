@@ -32,8 +32,6 @@ from core.windows import (
     without_busy,
 )
 
-__all__ = ["Override", "Plan", "Slot", "Terms", "Window", "list_free_slots"]
-
 
 class Slot(NamedTuple):
     """A bookable time (a tuple: thousands are built per request, and sort natively)."""

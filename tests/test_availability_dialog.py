@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.availability import Window, list_free_slots, list_windows, set_terms
+from core.availability import list_free_slots, list_windows, set_terms
 from core.booking import confirm_booking, hold_slot
 from core.models import Booking, User
 from core.uow import Database
+from core.windows import Window
 from tests.fakechat import FakeChat
 from tests.world import World
 

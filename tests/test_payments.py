@@ -141,8 +141,9 @@ async def test_student_pays_session_completes_admin_releases_and_payees_are_paid
 async def test_a_creator_teaching_their_own_course_gets_85_percent(
         db: Database, world: World, admin: User, clock: FrozenClock, client: Client,
         chat_as) -> None:  # type: ignore[no-untyped-def]
-    from core.availability import Window, set_weekly_availability
+    from core.availability import set_weekly_availability
     from core.escrow import release_booking
+    from core.windows import Window
 
     async with db.uow() as uow:
         ada = await uow.session.get(User, world.creator.id)

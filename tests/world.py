@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.account import grant_role
-from core.availability import Window, set_weekly_availability
+from core.availability import set_weekly_availability
 from core.models import Booking, Course, CourseModule, CourseTeacher, Identity, User
 from core.uow import Database, UnitOfWork
+from core.windows import Window
 from tests.fakechat import PLATFORM
 
 EVERY_DAY = range(7)
