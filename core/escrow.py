@@ -126,6 +126,11 @@ async def settle_dispute(uow: UnitOfWork, payment: Payment, event_id: str, *, wo
         await ledger.post(uow, f"{'unfreeze' if won else 'chargeback'}:{payment.id}:{event_id}",
                           "dispute_won" if won else "chargeback", lines, booking_id=booking.id)
     result = "won: the money is held again" if won else "lost: the money went back to the card"
+    if won and amount.minor and booking.status in ("cancelled", "expired"):
+        # The session was cancelled while its money was frozen: it is owed back now.
+        await refund_unreleased(uow, booking, payment, reason="the session was cancelled "
+                                "while its payment was disputed")
+        result = "won: the session was cancelled meanwhile, so the money is refunded"
     await tell_admins(uow, "dispute", f"Dispute on session #{booking.id} {result} ({amount}).")
     return f"dispute on payment {payment.id} {result}"
 

@@ -354,3 +354,24 @@ async def test_refund_garbage_is_explained_and_cancelling_after_a_full_refund_st
     await chat.click("Yes, cancel it")
     assert f"Cancelled session #{booking_id}." in chat.text and "Refunding" not in chat.text
     await _clean(db)
+
+
+async def test_a_dispute_won_after_the_session_was_cancelled_refunds_the_student(
+        db: Database, world: World, admin: User, client: Client, chat: FakeChat) -> None:
+    booking_id, link = await _hold(db, world)
+    await _pay(client, link)
+    async with db.uow() as uow:
+        [payment] = (await uow.session.scalars(select(Payment))).all()
+        await handle_event(uow, PaymentEvent("sandbox", "evt_x1", DISPUTE_OPENED,
+                                             charge_ref=payment.charge_ref), {})
+    await chat.send(f"/cancel {booking_id}")
+    await chat.click("Yes, cancel it")
+    assert f"Cancelled session #{booking_id}." in chat.text  # frozen money is not refunded
+    async with db.uow() as uow:
+        outcome = await handle_event(uow, PaymentEvent("sandbox", "evt_x2", DISPUTE_WON,
+                                                       charge_ref=payment.charge_ref), {})
+    assert "refunded" in outcome
+    assert await _balance(db, ledger.held(booking_id)) == 0
+    [started] = await _messages(db, world.sam, "refund_started")
+    assert "Refunding $40.00 in full" in started.text
+    await _clean(db)
