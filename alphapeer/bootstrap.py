@@ -13,6 +13,7 @@ from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Registry
 from payments.sandbox import SandboxProvider
+from payments.stripe_provider import StripeProvider
 
 
 @dataclass
@@ -23,9 +24,18 @@ class Container:
     dispatcher: Dispatcher
     payments: PaymentProvider
 
+    async def close(self) -> None:
+        """Release the provider's HTTP connections (the database is disposed separately)."""
+        close = getattr(self.payments, "close", None)
+        if close is not None:
+            await close()
 
-def build_provider(settings: Settings) -> PaymentProvider:
-    # Only the sandbox exists so far; configuration refuses "stripe" until its adapter lands.
+
+def build_provider(settings: Settings, clock: Clock) -> PaymentProvider:
+    if settings.payments.provider == "stripe":
+        return StripeProvider(settings.secrets.stripe_secret_key,
+                              settings.secrets.stripe_webhook_secret,
+                              settings.payments.stripe_api_base, clock.now)
     return SandboxProvider(settings.web.public_url)
 
 
@@ -38,4 +48,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     )
     db = Database(engine, clock or SystemClock(), settings)
     registry = build_registry()
-    return Container(settings, db, registry, Dispatcher(db, registry), build_provider(settings))
+    return Container(settings, db, registry, Dispatcher(db, registry),
+                     build_provider(settings, db.clock))

@@ -1,4 +1,4 @@
-"""``alphapeer`` command line: run, chat, db, demo, grant, ledger."""
+"""``alphapeer`` command line: run, chat, db, demo, grant, ledger, tax."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="seed demo data (idempotent)")
     ledger = sub.add_parser("ledger", help="verify the books or print balances")
     ledger.add_argument("action", choices=("check", "report"))
+    tax = sub.add_parser("tax", help="yearly earnings reports per payee (1099-style)")
+    tax.add_argument("action", choices=("report",))
+    tax.add_argument("--year", type=int, default=None, help="UTC year (default: last year)")
+    tax.add_argument("--out", required=True, help="folder for the CSV and PDF files")
     grant = sub.add_parser("grant", help="give someone a role, e.g. grant admin telegram:12345")
     grant.add_argument("role", choices=sorted(ROLES))
     grant.add_argument("identity", help="PLATFORM:ID as the person is known there")
@@ -131,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from alphapeer.ledger_cli import ledger_command
 
             return asyncio.run(ledger_command(settings, args.action))
+        if args.command == "tax":
+            from pathlib import Path
+
+            from alphapeer.tax_cli import tax_command
+
+            return asyncio.run(tax_command(settings, args.year, Path(args.out)))
         if args.command == "grant":
             return asyncio.run(_grant(settings, args.role, args.identity))
         user = args.user or _default_user()

@@ -105,6 +105,7 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
     app = build(settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(app.db.dispose)
+        stack.push_async_callback(app.close)
         await ensure_migrated(app.db)
         if demo and await seed_demo(app.db):
             log.info("demo data seeded")
@@ -163,6 +164,7 @@ async def run_chat(settings: Settings, user: str, *, demo: bool = False) -> int:
     app = build(settings)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(app.db.dispose)
+        stack.push_async_callback(app.close)
         await ensure_migrated(app.db)
         if demo:
             await seed_demo(app.db)

@@ -1,4 +1,5 @@
-"""make bench: scheduling benchmarks on SQLite, and PostgreSQL when a server is given."""
+"""make bench: scheduling and money benchmarks on SQLite, and PostgreSQL when a server is
+given."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from bench import race, reminders, slots
+from bench import race, reminders, slots, webhooks
 from bench.common import database, market
 
 
@@ -24,6 +25,9 @@ async def one_backend(backend: str, folder: Path, pg_url: str, long: bool) -> No
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200)
         await reminders.run(db, m, total=10_000, workers=4)
+    async with database(backend, folder, pg_url) as db:
+        m = await market(db, students=200)
+        await webhooks.run(db, m, total=5000 if long else 1000)
 
 
 async def main() -> None:

@@ -21,7 +21,6 @@ from core.errors import ConfigError
 from core.money import CURRENCIES
 
 ENV_PREFIX = "ALPHAPEER_"
-STRIPE_AVAILABLE = False  # the Stripe adapter is not wired in yet (issue 5, in progress)
 # Variables with our prefix that are not <SECTION>_<KEY> overrides.
 RESERVED_ENV = {"ALPHAPEER_CONFIG", "ALPHAPEER_SECRET_KEY"}
 
@@ -261,9 +260,13 @@ def _validate(s: Settings) -> None:
     pay = s.payments
     if pay.provider not in {"sandbox", "stripe"}:
         raise ConfigError(f"[payments] provider: expected sandbox or stripe, got {pay.provider!r}")
-    if pay.provider == "stripe" and not STRIPE_AVAILABLE:
-        raise ConfigError("[payments] provider = stripe is not in this build yet (the Stripe "
-                          "adapter lands with its stand-in tests); use sandbox")
+    if pay.provider == "stripe":
+        missing = [name for name, value in (("STRIPE_SECRET_KEY", s.secrets.stripe_secret_key),
+                                            ("STRIPE_WEBHOOK_SECRET",
+                                             s.secrets.stripe_webhook_secret)) if not value]
+        if missing:
+            raise ConfigError(f"[payments] provider = stripe needs {' and '.join(missing)} in "
+                              "the environment")
     if pay.provider == "sandbox" and s.app.env == "production":
         raise ConfigError("[payments] provider: the sandbox takes no real money; use stripe "
                           "in production")

@@ -13,7 +13,16 @@ from core import ledger
 from core.alerts import tell_admins
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
-from core.models import Booking, Course, MoneyOut, Payment, User
+from core.models import (
+    Booking,
+    Course,
+    LedgerEntry,
+    LedgerTxn,
+    MoneyOut,
+    Payment,
+    TransferReversal,
+    User,
+)
 from core.money import Money, split
 from core.outbox import notify
 from core.uow import UnitOfWork
@@ -31,16 +40,20 @@ async def held_amount(uow: UnitOfWork, booking: Booking) -> Money:
 
 
 async def _send_out(uow: UnitOfWork, kind: str, key: str, booking: Booking, user_id: int,
-                    payment: Payment, amount: Money, source: str, reason: str) -> MoneyOut:
+                    payment: Payment, amount: Money, source: str | None, reason: str, *,
+                    take: Money | None = None) -> MoneyOut:
+    """A refund or payout of ``amount``; ``take`` (default: all of it) comes from ``source``
+    now, the rest is moved onto its way by the caller in the same transaction."""
     now = uow.clock.now()
     out = MoneyOut(kind=kind, key=key, booking_id=booking.id, user_id=user_id,
                    payment_id=payment.id, amount_minor=amount.minor, currency=amount.currency,
                    reason=reason[:200], next_attempt_at=now, created_at=now)
     uow.session.add(out)
     await uow.session.flush()
-    await ledger.post(uow, f"{kind}_request:{out.id}", f"{kind}_request",
-                      ledger.move(amount, source, ledger.on_its_way(out.id)),
-                      booking_id=booking.id, memo=reason)
+    if source is not None:
+        await ledger.post(uow, f"{kind}_request:{out.id}", f"{kind}_request",
+                          ledger.move(take or amount, source, ledger.on_its_way(out.id)),
+                          booking_id=booking.id, memo=reason)
     return out
 
 
@@ -115,14 +128,21 @@ async def freeze(uow: UnitOfWork, payment: Payment, event_id: str) -> str:
     return f"dispute on payment {payment.id}: {amount} frozen"
 
 
-async def settle_dispute(uow: UnitOfWork, payment: Payment, event_id: str, *, won: bool
-                         ) -> str:
+async def settle_dispute(uow: UnitOfWork, payment: Payment, event_id: str, *, won: bool,
+                         disputed: Money | None = None) -> str:
+    """Won: the frozen money is held again. Lost: it went back to the card. A loss whose
+    "opened" event never arrived takes what the session still holds, up to the amount."""
     booking = await uow.session.get(Booking, payment.booking_id, with_for_update=True)
     assert booking is not None
-    amount = await ledger.balance(uow, ledger.frozen(booking.id), booking.currency)
+    source = ledger.frozen(booking.id)
+    amount = await ledger.balance(uow, source, booking.currency)
+    if not won and not amount.minor:
+        source, amount = ledger.held(booking.id), await held_amount(uow, booking)
+        if disputed is not None and disputed.currency == amount.currency:
+            amount = min(amount, disputed)
     if amount.minor > 0:
-        lines = (ledger.move(amount, ledger.frozen(booking.id), ledger.held(booking.id)) if won
-                 else ledger.send(amount, ledger.frozen(booking.id), payment.provider))
+        lines = (ledger.move(amount, source, ledger.held(booking.id)) if won
+                 else ledger.send(amount, source, payment.provider))
         await ledger.post(uow, f"{'unfreeze' if won else 'chargeback'}:{payment.id}:{event_id}",
                           "dispute_won" if won else "chargeback", lines, booking_id=booking.id)
     result = "won: the money is held again" if won else "lost: the money went back to the card"
@@ -180,6 +200,20 @@ def shares(amount: Money, teacher_id: int, creator_id: int, pct: tuple[int, int,
     return out
 
 
+async def _split(uow: UnitOfWork, amount: Money, booking: Booking) -> dict[int, Money]:
+    """The session's configured split of ``amount``, leaving out zero shares."""
+    course = await uow.session.get(Course, booking.course_id)
+    assert course is not None
+    cfg = uow.settings.split
+    parts = shares(amount, booking.teacher_id, course.creator_id,
+                   (cfg.platform_pct, cfg.creator_pct, cfg.teacher_pct))
+    return {payee: part for payee, part in parts.items() if part.minor}
+
+
+def _share_account(payee: int) -> str:
+    return ledger.PLATFORM_FEES if payee == PLATFORM else ledger.earned(payee)
+
+
 async def _releasable_amount(uow: UnitOfWork, booking: Booking) -> Money:
     """What the session holds, when it may be released now; otherwise says why not."""
     why = None
@@ -212,13 +246,10 @@ async def release_booking(uow: UnitOfWork, booking_id: int) -> Money:
     payment = await paid_payment(uow, booking.id)
     assert course is not None and payment is not None
     cfg = uow.settings.split
-    parts = shares(amount, booking.teacher_id, course.creator_id,
-                   (cfg.platform_pct, cfg.creator_pct, cfg.teacher_pct))
+    parts = await _split(uow, amount, booking)
     lines: list[ledger.Line] = []
     for payee, part in parts.items():
-        if part.minor:
-            target = ledger.PLATFORM_FEES if payee == PLATFORM else ledger.earned(payee)
-            lines += ledger.move(part, ledger.held(booking.id), target)
+        lines += ledger.move(part, ledger.held(booking.id), _share_account(payee))
     await ledger.post(uow, f"release:{booking.id}", "release", lines, booking_id=booking.id,
                       memo=f"{cfg.platform_pct}/{cfg.creator_pct}/{cfg.teacher_pct}")
     for payee, part in parts.items():
@@ -237,3 +268,93 @@ async def release_booking(uow: UnitOfWork, booking_id: int) -> Money:
                      f"💸 {part} released to you for session #{booking.id} ({role}: "
                      f"{course.title}){note}. Payout on its way — see /earnings.")
     return amount
+
+
+async def released_left(uow: UnitOfWork, booking: Booking) -> Money:
+    """What was released for the session and not yet taken back for a refund."""
+    rows = (await uow.session.execute(
+        select(LedgerTxn.kind, func.sum(LedgerEntry.amount_minor))
+        .join(LedgerEntry, LedgerEntry.txn_id == LedgerTxn.id)
+        .where(LedgerTxn.booking_id == booking.id, LedgerTxn.kind.in_(("release", "clawback")),
+               LedgerEntry.amount_minor > 0, LedgerEntry.currency == booking.currency)
+        .group_by(LedgerTxn.kind))).all()
+    sums = {kind: int(total or 0) for kind, total in rows}
+    return Money(sums.get("release", 0) - sums.get("clawback", 0), booking.currency)
+
+
+async def refund_paid(uow: UnitOfWork, booking: Booking, payment: Payment, amount: Money, *,
+                      reason: str) -> Money:
+    """The admin's refund: from what the session holds first, then taken back from what was
+    released, split like the release. Shares already paid out are reversed from the payee's
+    account before the refund is sent; what cannot be reversed is owed from future earnings."""
+    await uow.session.get(Booking, booking.id, with_for_update=True)
+    held = await held_amount(uow, booking)
+    if amount.currency != booking.currency or amount.minor <= 0:
+        raise InvalidInput("A refund needs a positive amount in the session's currency.")
+    if amount <= held:
+        return await refund_unreleased(uow, booking, payment, reason=reason, amount=amount)
+    if payment.dispute_status == "open":
+        raise InvalidInput(f"Session #{booking.id}'s payment is disputed: the card issuer "
+                           "decides, so it can't be refunded now.")
+    back = await released_left(uow, booking)
+    if amount > held + back and not back.minor:
+        raise InvalidInput(f"Only {held} of session #{booking.id} is still held, so at most "
+                           "that can be refunded.")
+    if amount > held + back:
+        raise InvalidInput(f"At most {held + back} of session #{booking.id} can be refunded "
+                           f"({held} held and {back} released and not yet taken back).")
+    need = amount - held
+    done = await uow.session.scalar(select(func.count()).select_from(MoneyOut).where(
+        MoneyOut.booking_id == booking.id, MoneyOut.kind == "refund"))
+    key = f"refund:{booking.id}:{int(done or 0) + 1}"
+    if held.minor:
+        out = await _send_out(uow, "refund", key, booking, booking.student_id, payment,
+                              amount, ledger.held(booking.id), reason, take=held)
+    else:
+        out = await _send_out(uow, "refund", key, booking, booking.student_id, payment,
+                              amount, None, reason, take=None)
+    parts = await _split(uow, need, booking)
+    lines: list[ledger.Line] = []
+    for payee, part in parts.items():
+        lines += ledger.move(part, _share_account(payee), ledger.on_its_way(out.id))
+    await ledger.post(uow, f"clawback:{out.id}", "clawback", lines, booking_id=booking.id,
+                      memo=reason)
+    for payee, part in parts.items():
+        if payee != PLATFORM:
+            await _take_back(uow, booking, out, payee, part, reason)
+    student = await uow.session.get(User, booking.student_id)
+    assert student is not None
+    await notify(uow, student, "refund_started",
+                 f"↩️ Refunding {amount} for session #{booking.id} to the card you paid with. "
+                 "You'll get a receipt when it's done.")
+    await tell_admins(uow, "refund", f"↩️ Refund of {amount} started for session "
+                      f"#{booking.id} ({student.display_name}): {held} held and {need} taken "
+                      f"back from released money. {reason}.")
+    return amount
+
+
+async def _take_back(uow: UnitOfWork, booking: Booking, refund: MoneyOut, payee: int,
+                     part: Money, reason: str) -> None:
+    """Plan reversals of the payee's sent payouts for the session, up to ``part``."""
+    payouts = (await uow.session.scalars(select(MoneyOut).where(
+        MoneyOut.booking_id == booking.id, MoneyOut.user_id == payee,
+        MoneyOut.kind == "payout", MoneyOut.status == "sent").order_by(MoneyOut.id))).all()
+    left = part
+    for payout in payouts:
+        taken = await uow.session.scalar(select(func.sum(TransferReversal.amount_minor)).where(
+            TransferReversal.payout_id == payout.id, TransferReversal.status != "failed"))
+        can = min(left, Money(payout.amount_minor - int(taken or 0), payout.currency))
+        if can.minor <= 0:
+            continue
+        uow.session.add(TransferReversal(
+            key=f"reversal:{payout.id}:{refund.id}", refund_id=refund.id, payout_id=payout.id,
+            user_id=payee, amount_minor=can.minor, currency=can.currency,
+            created_at=uow.clock.now()))
+        left = left - can
+    user = await uow.session.get(User, payee)
+    assert user is not None
+    how = ("taken back from your payout account" if left != part
+           else "deducted from your next earnings")
+    await notify(uow, user, "clawback",
+                 f"↩️ {part} of what you earned for session #{booking.id} is {how}: the admin "
+                 f"refunded the student ({reason}). /earnings shows it.")

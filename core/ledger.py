@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from core.models import LedgerEntry, LedgerTxn
@@ -94,19 +94,15 @@ async def post(uow: UnitOfWork, key: str, kind: str, lines: Sequence[Line], *,
     kept = {k: v for k, v in merged.items() if v}
     if any(totals.values()) or len(kept) < 2:
         raise Unbalanced(f"{kind} {key}: lines must balance across two accounts: {lines}")
-    if await uow.session.scalar(select(LedgerTxn.id).where(LedgerTxn.key == key)) is not None:
-        return False
     txn = LedgerTxn(key=key, kind=kind, booking_id=booking_id, memo=memo[:200],
                     created_at=uow.clock.now())
     try:
-        async with uow.session.begin_nested():  # a racing duplicate loses on the unique key
+        async with uow.session.begin_nested():  # a repeat (or racing) key loses on the index
             uow.session.add(txn)
             await uow.session.flush()
-            uow.session.add_all(
-                LedgerEntry(txn_id=txn.id, account=account, amount_minor=amount,
-                            currency=currency)
-                for (account, currency), amount in kept.items())
-            await uow.session.flush()
+            await uow.session.execute(insert(LedgerEntry), [
+                {"txn_id": txn.id, "account": account, "amount_minor": amount,
+                 "currency": currency} for (account, currency), amount in kept.items()])
     except IntegrityError:
         return False
     return True

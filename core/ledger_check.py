@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 
 from core import ledger
-from core.models import Booking, LedgerEntry, LedgerTxn, MoneyOut, Payment
+from core.models import Booking, LedgerEntry, LedgerTxn, MoneyOut, Payment, TransferReversal
 from core.uow import UnitOfWork
 
 # Owed balances that can never be negative (an earned balance can: a late-cancel charge).
@@ -31,6 +31,7 @@ async def check_ledger(uow: UnitOfWork) -> list[str]:
             problems.append(f"{account} is negative: {amount} {currency}")
     problems += await _payments(uow)
     problems += await _money_out(uow)
+    problems += await _reversals(uow)
     problems += await _bookings(uow)
     problems += await _append_only(uow)
     return problems
@@ -70,6 +71,16 @@ async def _money_out(uow: UnitOfWork) -> list[str]:
             problems.append(f"{o.kind} {o.id} is {o.status} but the ledger has "
                             f"{left_minor} of {o.amount_minor} on its way")
     return problems
+
+
+async def _reversals(uow: UnitOfWork) -> list[str]:
+    """A reversal is in the ledger exactly when it is done."""
+    posted = await _txn_keys(uow, "reversal:")
+    done = {f"reversal:{r}" for r in (await uow.session.scalars(
+        select(TransferReversal.id).where(TransferReversal.status == "done"))).all()}
+    return ([f"transfer reversal {k.split(':')[1]} is done but not in the ledger"
+             for k in sorted(done - posted)] +
+            [f"ledger has {k} but that reversal is not done" for k in sorted(posted - done)])
 
 
 async def _bookings(uow: UnitOfWork) -> list[str]:

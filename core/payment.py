@@ -6,7 +6,10 @@ so a repeated delivery changes nothing and a crash leaves either all of it or no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,15 +24,27 @@ from core.models import Booking, Payment, ProviderEvent, User
 from core.money import Money
 from core.outbox import notify
 from core.payment_port import (
+    ACCOUNT_READY,
     CHECKOUT_DECLINED,
+    CHECKOUT_EXPIRED,
     CHECKOUT_PAID,
     DISPUTE_LOST,
     DISPUTE_OPENED,
     DISPUTE_WON,
     PaymentEvent,
 )
+from core.payout import account_ready
 from core.timezone import format_local
 from core.uow import UnitOfWork
+
+DISPUTES = (DISPUTE_OPENED, DISPUTE_WON, DISPUTE_LOST)
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+class EventNotReady(Exception):
+    """The event refers to something an earlier event has not told us yet (a dispute on a
+    payment whose "paid" event is still on its way): nothing is recorded, so the provider's
+    redelivery applies it later."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Payable:
     course_title: str
     teacher_name: str
     open_checkout: Payment | None
+    attempt: int  # 1 + checkouts already closed unpaid: each new checkout gets its own key
 
 
 async def find_payable(uow: UnitOfWork, booking_id: int, provider: str) -> Payable:
@@ -50,9 +66,11 @@ async def find_payable(uow: UnitOfWork, booking_id: int, provider: str) -> Payab
     lapsed = b.hold_expires_at is not None and b.hold_expires_at <= uow.clock.now()
     if b.status != "held" or lapsed or b.kind != "lesson":
         raise BookingStateError(status="expired" if lapsed and b.status == "held" else b.status)
-    existing = await uow.session.scalar(select(Payment).where(
-        Payment.booking_id == b.id, Payment.provider == provider, Payment.status == "pending"))
-    return Payable(b, view.course_title, view.teacher_name, existing)
+    payments = (await uow.session.scalars(select(Payment).where(
+        Payment.booking_id == b.id, Payment.provider == provider))).all()
+    existing = next((p for p in payments if p.status == "pending"), None)
+    closed = sum(p.status == "declined" for p in payments)
+    return Payable(b, view.course_title, view.teacher_name, existing, closed + 1)
 
 
 async def _find_checkout(uow: UnitOfWork, provider: str, ref: str) -> Payment | None:
@@ -79,17 +97,61 @@ async def record_checkout(uow: UnitOfWork, booking: Booking, provider: str, ref:
     return payment
 
 
-async def handle_event(uow: UnitOfWork, event: PaymentEvent, payload: dict[str, object]) -> str:
-    """Apply one provider event exactly once; returns what happened (for logs and tests)."""
+async def record_event(uow: UnitOfWork, event: PaymentEvent, payload: dict[str, Any]
+                       ) -> int | None:
+    """Store a verified event once under its provider id; None when it was seen before."""
     row = ProviderEvent(provider=event.provider, event_id=event.event_id, type=event.type,
                         payload=payload, received_at=uow.clock.now())
     try:
         async with uow.session.begin_nested():
             uow.session.add(row)
     except IntegrityError:
+        return None
+    return row.id
+
+
+async def handle_event(uow: UnitOfWork, event: PaymentEvent, payload: dict[str, Any]) -> str:
+    """Record and apply one provider event exactly once, in this transaction; returns what
+    happened (for logs and tests). Raises ``EventNotReady`` (the caller rolls back and asks
+    for a redelivery) when it depends on an event not seen yet."""
+    event_row = await record_event(uow, event, payload)
+    if event_row is None:
         return "duplicate"
     outcome = await _apply(uow, event)
-    row.outcome = outcome[:200]
+    row = await uow.session.get(ProviderEvent, event_row)
+    assert row is not None
+    row.outcome, row.applied_at = outcome[:200], uow.clock.now()
+    return outcome
+
+
+async def pending_events(uow: UnitOfWork, provider: str, *, after: int = 0,
+                         limit: int = 100) -> list[int]:
+    """Recorded events not applied yet, oldest first, from after the given row."""
+    return list((await uow.session.scalars(
+        select(ProviderEvent.id).where(ProviderEvent.provider == provider,
+                                       ProviderEvent.applied_at.is_(None),
+                                       ProviderEvent.id > after)
+        .order_by(ProviderEvent.id).limit(limit))).all())
+
+
+async def apply_recorded(uow: UnitOfWork, event_row: int,
+                         parse: Callable[[dict[str, Any]], PaymentEvent]) -> str | None:
+    """Apply a recorded event (once: the row is locked and marked). An event that depends on
+    one not applied yet stays pending for the next round; None when there was nothing to do."""
+    row = await uow.session.get(ProviderEvent, event_row, with_for_update=True,
+                                populate_existing=True)
+    if row is None or row.applied_at is not None:
+        return None
+    if row.received_at < uow.clock.now() - GIVE_UP_AFTER:  # what it waits for never came
+        row.outcome, row.applied_at = f"gave up: {row.outcome}"[:200], uow.clock.now()
+        return row.outcome
+    try:
+        async with uow.session.begin_nested():
+            outcome = await _apply(uow, parse(row.payload))
+    except EventNotReady as exc:
+        row.outcome = f"waiting: {exc}"[:200]
+        return None
+    row.outcome, row.applied_at = outcome[:200], uow.clock.now()
     return outcome
 
 
@@ -109,6 +171,10 @@ async def _payment_for(uow: UnitOfWork, event: PaymentEvent) -> Payment | None:
 
 
 async def _apply(uow: UnitOfWork, event: PaymentEvent) -> str:
+    if event.type == ACCOUNT_READY:
+        if not event.account_ref:
+            return "ignored account event: no account"
+        return await account_ready(uow, event.provider, event.account_ref)
     payment = await _payment_for(uow, event)
     if payment is None and event.type == CHECKOUT_PAID and event.booking_id and event.amount:
         # The webhook beat our own record of the checkout: the metadata names the booking.
@@ -116,20 +182,38 @@ async def _apply(uow: UnitOfWork, event: PaymentEvent) -> str:
         if booking is not None and event.checkout_ref:
             payment = await record_checkout(uow, booking, event.provider, event.checkout_ref,
                                             "")
+    if payment is None and event.type in DISPUTES and event.charge_ref:
+        raise EventNotReady(f"{event.type} for {event.charge_ref} before its payment")
     if payment is None:
         return f"ignored {event.type}: no payment of ours"
     if event.type == CHECKOUT_PAID:
         return await _paid(uow, payment, event)
     if event.type == CHECKOUT_DECLINED:
         return await _declined(uow, payment)
-    if event.type in (DISPUTE_OPENED, DISPUTE_WON, DISPUTE_LOST):
-        if payment.status != "paid":
-            return f"ignored {event.type}: payment {payment.id} is {payment.status}"
-        if event.type == DISPUTE_OPENED:
-            return await freeze(uow, payment, event.event_id)
-        return await settle_dispute(uow, payment, event.event_id,
-                                    won=event.type == DISPUTE_WON)
+    if event.type == CHECKOUT_EXPIRED:
+        if payment.status != "pending":
+            return f"expiry ignored: payment {payment.id} is {payment.status}"
+        payment.status = "declined"  # the next pay click opens a fresh checkout
+        return f"payment {payment.id} expired unpaid"
+    if event.type in DISPUTES:
+        return await _dispute(uow, payment, event)
     return f"ignored {event.type}"
+
+
+async def _dispute(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> str:
+    """A charge has one dispute; its events may come in any order or more than once."""
+    if payment.status != "paid":
+        raise EventNotReady(f"{event.type} for payment {payment.id}, still {payment.status}")
+    if payment.dispute_status in ("won", "lost"):
+        return f"ignored {event.type}: the dispute is already {payment.dispute_status}"
+    if event.type == DISPUTE_OPENED:
+        if payment.dispute_status == "open":
+            return f"ignored {event.type}: the dispute is already open"
+        payment.dispute_status = "open"
+        return await freeze(uow, payment, event.event_id)
+    won = event.type == DISPUTE_WON
+    payment.dispute_status = "won" if won else "lost"
+    return await settle_dispute(uow, payment, event.event_id, won=won, disputed=event.amount)
 
 
 async def _paid(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> str:
@@ -166,6 +250,7 @@ def payment_amount(payment: Payment) -> Money:
 async def _declined(uow: UnitOfWork, payment: Payment) -> str:
     if payment.status != "pending":
         return f"decline ignored: payment {payment.id} is {payment.status}"
+    payment.status = "declined"  # that checkout is over; the pay link opens a fresh one
     booking = await uow.session.get(Booking, payment.booking_id)
     assert booking is not None
     student = await uow.session.get(User, booking.student_id)

@@ -17,6 +17,8 @@ CHECKOUT_DECLINED = "checkout.declined"
 DISPUTE_OPENED = "dispute.opened"
 DISPUTE_WON = "dispute.won"
 DISPUTE_LOST = "dispute.lost"
+CHECKOUT_EXPIRED = "checkout.expired"  # the checkout can no longer be paid
+ACCOUNT_READY = "account.ready"  # a payee's payout account can receive transfers
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class OutRequest:
 
 
 @dataclass(frozen=True)
+class ReversalRequest:
+    """Take (part of) a payout back from the payee's account before refunding the payer."""
+
+    key: str
+    transfer_ref: str
+    amount: Money
+
+
+@dataclass(frozen=True)
 class PaymentEvent:
     provider: str
     event_id: str
@@ -56,14 +67,23 @@ class PaymentEvent:
     charge_ref: str | None = None
     amount: Money | None = None
     booking_id: int | None = None
+    account_ref: str | None = None
+
+
+INSUFFICIENT_FUNDS = "balance_insufficient"
 
 
 class ProviderError(Exception):
     """A provider call failed; ``retryable`` says whether trying again later may work."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None,
+                 answered: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.code = code  # the provider's reason, e.g. "balance_insufficient"
+        # True: the provider refused, nothing moved. False: unreachable or failed midway,
+        # so the outcome is unknown and only the same idempotency key may be retried.
+        self.answered = answered
 
 
 class PaymentProvider(Protocol):
@@ -74,6 +94,8 @@ class PaymentProvider(Protocol):
     async def refund(self, request: OutRequest) -> str: ...
 
     async def transfer(self, request: OutRequest) -> str: ...
+
+    async def reverse(self, request: ReversalRequest) -> str: ...
 
     async def connect_link(self, user_id: int, account_ref: str | None,
                            return_url: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from core.models import ACTIVE_STATUSES, Booking, Course, Reminder, User
 from core.models.schedule import REMINDER_KINDS
@@ -26,15 +26,13 @@ async def plan_reminders(uow: UnitOfWork, booking: Booking) -> int:
     await uow.session.execute(delete(Reminder).where(Reminder.booking_id == booking.id,
                                                      Reminder.sent_at.is_(None)))
     now = uow.clock.now()
-    planned = 0
-    for user_id in (booking.student_id, booking.teacher_id):
-        for kind in REMINDER_KINDS:
-            due = booking.starts_at - LEAD[kind]
-            if due > now:
-                uow.session.add(Reminder(booking_id=booking.id, user_id=user_id, kind=kind,
-                                         due_at=due))
-                planned += 1
-    return planned
+    rows = [{"booking_id": booking.id, "user_id": user_id, "kind": kind,
+             "due_at": booking.starts_at - LEAD[kind]}
+            for user_id in (booking.student_id, booking.teacher_id) for kind in REMINDER_KINDS
+            if booking.starts_at - LEAD[kind] > now]
+    if rows:  # one statement for all of them
+        await uow.session.execute(insert(Reminder), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)

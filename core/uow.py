@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -10,12 +11,39 @@ from core.clock import Clock
 from core.config import Settings
 
 
+class WriterTurn:
+    """SQLite has one writer at a time, and every transaction here begins IMMEDIATE. Waiting
+    in SQLite's busy handler means sleeping and polling (unfair, with tails of seconds under
+    load); waiting here is a FIFO queue in the process. Re-entrant per task."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class UnitOfWork:
     """Owns a session and its transaction. Core functions use it and never commit."""
 
     def __init__(
-        self, factory: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+        self, factory: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings,
+        turn: WriterTurn | None = None,
     ) -> None:
+        self._turn = turn
         self._factory = factory
         self.clock = clock
         self.settings = settings
@@ -29,8 +57,15 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._factory()
-        await self._session.begin()
+        if self._turn is not None:
+            await self._turn.acquire()
+        try:
+            self._session = self._factory()
+            await self._session.begin()
+        except BaseException:
+            if self._turn is not None:
+                self._turn.release()
+            raise
         return self
 
     async def __aexit__(
@@ -46,8 +81,12 @@ class UnitOfWork:
             else:
                 await session.rollback()
         finally:
-            await session.close()
-            self._session = None
+            try:
+                await session.close()
+            finally:
+                self._session = None
+                if self._turn is not None:
+                    self._turn.release()
 
 
 class Database:
@@ -58,9 +97,10 @@ class Database:
         self.clock = clock
         self.settings = settings
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._turn = WriterTurn() if engine.dialect.name == "sqlite" else None
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.clock, self.settings)
+        return UnitOfWork(self.sessions, self.clock, self.settings, self._turn)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

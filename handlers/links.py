@@ -37,3 +37,14 @@ def calendar_url(settings: Settings, user_id: int, now: datetime) -> str:
     token = sign_token(settings.secrets.secret_key, CALENDAR, str(user_id),
                        now + timedelta(days=365 * CALENDAR_YEARS))
     return f"{settings.web.public_url.rstrip('/')}/calendar/{token}.ics"
+
+
+PAYOUTS = "payouts"
+PAYOUTS_LINK_HOURS = 24
+
+
+def payouts_url(settings: Settings, user_id: int, now: datetime) -> str:
+    """The payee's own link to connect (or finish connecting) a payout account."""
+    token = sign_token(settings.secrets.secret_key, PAYOUTS, str(user_id),
+                       now + timedelta(hours=PAYOUTS_LINK_HOURS))
+    return f"{settings.web.public_url.rstrip('/')}/payouts/{token}"

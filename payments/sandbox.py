@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from core.payment_port import Checkout, CheckoutRequest, OutRequest
+from core.payment_port import Checkout, CheckoutRequest, OutRequest, ReversalRequest
 
 NAME = "sandbox"
 
@@ -32,6 +32,9 @@ class SandboxProvider:
 
     async def transfer(self, request: OutRequest) -> str:
         return self._ref("tr", request.key)
+
+    async def reverse(self, request: ReversalRequest) -> str:
+        return self._ref("trr", request.key)
 
     async def connect_link(self, user_id: int, account_ref: str | None,
                            return_url: str) -> tuple[str, str]:

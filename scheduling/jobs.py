@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -10,11 +12,15 @@ from core.booking import expire_holds
 from core.followup import claim_followups
 from core.models import Course, User
 from core.outbox import Outgoing, queue
-from core.payment_port import PaymentProvider, ProviderError
+from core.payment import apply_recorded, pending_events
+from core.payment_port import INSUFFICIENT_FUNDS, PaymentEvent, PaymentProvider, ProviderError
 from core.payout import (
+    DueOut,
     claim_money_out,
     complete_money_out,
+    complete_reversal,
     defer_money_out,
+    fail_reversal,
     wait_for_payout_account,
 )
 from core.reminder import claim_due_reminders
@@ -73,14 +79,61 @@ async def send_money_out(db: Database, provider: PaymentProvider) -> int:
             async with db.uow() as uow:
                 await wait_for_payout_account(uow, item.id)
             continue
+        if item.reversals and not await _reverse_first(db, provider, item):
+            continue
         try:
             call = provider.refund if item.kind == "refund" else provider.transfer
             ref = await call(item.request)
         except ProviderError as exc:
             log.warning("%s %s not sent: %s", item.kind, item.request.key, exc)
             async with db.uow() as uow:
-                await defer_money_out(uow, item.id, str(exc), retryable=exc.retryable)
+                await defer_money_out(uow, item.id, str(exc), retryable=exc.retryable,
+                                      answered=exc.answered)
             continue
         async with db.uow() as uow:
             sent += await complete_money_out(uow, item.id, ref)
     return sent
+
+
+async def _reverse_first(db: Database, provider: PaymentProvider, item: DueOut) -> bool:
+    """Take paid-out shares back before refunding them; False: try the refund later."""
+    for reversal_id, request in item.reversals:
+        try:
+            ref = await provider.reverse(request)
+        except ProviderError as exc:
+            log.warning("reversal %s not made: %s", request.key, exc)
+            async with db.uow() as uow:
+                if exc.retryable and exc.code != INSUFFICIENT_FUNDS:
+                    await defer_money_out(uow, item.id, f"reversal first: {exc}",
+                                          retryable=True)
+                    return False
+                await fail_reversal(uow, reversal_id, str(exc))
+            continue
+        async with db.uow() as uow:
+            await complete_reversal(uow, reversal_id, ref)
+    return True
+
+
+async def apply_provider_events(db: Database, provider: str,
+                                parse: Callable[[dict[str, Any]], PaymentEvent]) -> int:
+    """Apply recorded webhook events, oldest first, each in its own transaction; returns
+    how many took effect (those waiting for an earlier event stay for the next round)."""
+    applied = 0
+    while True:  # passes over what is pending; another only if the last one made progress
+        progress, after = 0, 0
+        while True:
+            async with db.uow() as uow:
+                ids = await pending_events(uow, provider, after=after)
+            if not ids:
+                break
+            for event_row in ids:
+                async with db.uow() as uow:
+                    outcome = await apply_recorded(uow, event_row, parse)
+                if outcome is not None:
+                    progress += 1
+                    log.info("%s event %s: %s", provider, event_row, outcome)
+            after = ids[-1]
+        applied += progress
+        if not progress:
+            break
+    return applied

@@ -12,6 +12,7 @@ from core.payment_port import PaymentProvider
 from core.uow import Database
 from scheduling.calendar_fetch import refresh_external_calendars
 from scheduling.jobs import (
+    apply_provider_events,
     send_due_reminders,
     send_followups,
     send_money_out,
@@ -35,8 +36,13 @@ def build_scheduler(
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def money(db: Database) -> None:
-        """Refunds and payouts decided in chat or by the admin, sent to the provider."""
-        if provider is not None and await send_money_out(db, provider) and wake_courier:
+        """Webhook events still to apply (a crash, or waiting for an earlier one), then
+        refunds and payouts decided in chat or by the admin, sent to the provider."""
+        if provider is None:
+            return
+        parse = getattr(provider, "parse_event", None)
+        applied = await apply_provider_events(db, provider.name, parse) if parse else 0
+        if (await send_money_out(db, provider) or applied) and wake_courier:
             wake_courier()
 
     async def messages(db: Database) -> None:

@@ -16,11 +16,13 @@ from alphapeer.scratchdb import scratch_database
 from core.clock import FrozenClock
 from core.config import Settings, load_settings
 from core.db import Base, create_engine
+from core.models import User
 from core.uow import Database
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from tests.fakechat import FakeChat
-from tests.world import World, build_world
+from tests.stripe_env import stripe_env  # noqa: F401  (the "env" fixture)
+from tests.world import World, add_person, build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 # A Monday morning, far from any DST change.
@@ -112,3 +114,10 @@ def chat_as(dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
     def make(user_key: str, name: str | None = None) -> FakeChat:
         return FakeChat(dispatcher, user_key, name)
     return make
+
+
+@pytest.fixture
+async def admin(db: Database, world: World) -> User:
+    """Brian, the platform's admin (with the world around him)."""
+    async with db.uow() as uow:
+        return await add_person(uow, "brian", "Brian", "Europe/London", "admin")

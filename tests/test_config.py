@@ -200,11 +200,17 @@ def test_config_reads_stripe_secrets_and_production_refuses_the_sandbox(
         _load(tmp_path, ALPHAPEER_APP_ENV="production")
 
 
-def test_config_refuses_unknown_and_unavailable_providers(tmp_path: Path) -> None:
+def test_config_refuses_unknown_providers_and_stripe_without_its_secrets(
+        tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sandbox takes no real money"):
         _load(tmp_path, ALPHAPEER_APP_ENV="production")
-    with pytest.raises(ConfigError, match="stripe is not in this build yet"):
+    with pytest.raises(ConfigError, match="needs STRIPE_WEBHOOK_SECRET in the environment"):
         _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="stripe", STRIPE_SECRET_KEY="sk_test_x")
+    with pytest.raises(ConfigError, match="needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"):
+        _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="stripe")
+    s = _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="stripe", STRIPE_SECRET_KEY="sk_test_x",
+              STRIPE_WEBHOOK_SECRET="whsec_x", ALPHAPEER_APP_ENV="production")
+    assert s.payments.provider == "stripe"
     with pytest.raises(ConfigError, match="provider: expected sandbox or stripe"):
         _load(tmp_path, ALPHAPEER_PAYMENTS_PROVIDER="paypal")
 

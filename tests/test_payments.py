@@ -16,6 +16,7 @@ from core.booking import expire_holds, hold_slot
 from core.clock import FrozenClock
 from core.ledger_check import check_ledger
 from core.models import Booking, CourseTeacher, LedgerTxn, OutboxMessage, Payment, User
+from core.money import Money
 from core.payment import handle_event
 from core.payment_port import DISPUTE_LOST, DISPUTE_OPENED, DISPUTE_WON, PaymentEvent
 from core.uow import Database
@@ -24,7 +25,7 @@ from handlers.links import pay_url
 from payments.sandbox import SandboxProvider
 from scheduling.jobs import send_money_out
 from tests.fakechat import FakeChat
-from tests.world import World, add_person, fetch_booking
+from tests.world import World, fetch_booking
 from web_callbacks.app import create_app
 
 SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tue 10:00 Berlin, Maya teaching Python
@@ -35,12 +36,6 @@ Client = TestClient[object, object]
 async def client(db: Database) -> AsyncIterator[Client]:
     async with TestClient(TestServer(create_app(db))) as http:
         yield http
-
-
-@pytest.fixture
-async def admin(db: Database, world: World) -> User:
-    async with db.uow() as uow:
-        return await add_person(uow, "brian", "Brian", "Europe/London", "admin")
 
 
 def _path(url: str) -> str:
@@ -292,14 +287,35 @@ async def test_a_dispute_freezes_the_money_and_blocks_release_until_settled(
         await handle_event(uow, PaymentEvent("sandbox", "evt_d2", DISPUTE_WON,
                                              charge_ref=payment.charge_ref), {})
         assert [r.booking.id for r in await list_releasable(uow)] == [booking_id]
-        await handle_event(uow, PaymentEvent("sandbox", "evt_d3", DISPUTE_OPENED,
-                                             charge_ref=payment.charge_ref), {})
-        await handle_event(uow, PaymentEvent("sandbox", "evt_d4", DISPUTE_LOST,
-                                             charge_ref=payment.charge_ref), {})
+        # A charge has one dispute: once it is closed, late or repeated events change nothing.
+        for event_id, kind in (("evt_d3", DISPUTE_OPENED), ("evt_d4", DISPUTE_LOST)):
+            outcome = await handle_event(uow, PaymentEvent(
+                "sandbox", event_id, kind, charge_ref=payment.charge_ref), {})
+            assert "already won" in outcome
         assert await handle_event(uow, PaymentEvent("sandbox", "evt_d4", DISPUTE_LOST,
                                                     charge_ref=payment.charge_ref),
                                   {}) == "duplicate"
+    assert await _balance(db, "cash:sandbox") == 4000
+    assert await _balance(db, ledger.held(booking_id)) == 4000
+    assert await _balance(db, ledger.frozen(booking_id)) == 0
+    await _clean(db)
+
+
+async def test_a_lost_dispute_whose_opening_event_comes_last_charges_back_once(
+        db: Database, world: World, admin: User, client: Client) -> None:
+    booking_id, link = await _hold(db, world)
+    await _pay(client, link)
+    async with db.uow() as uow:
+        [payment] = (await uow.session.scalars(select(Payment))).all()
+        lost = await handle_event(uow, PaymentEvent(
+            "sandbox", "evt_l2", DISPUTE_LOST, charge_ref=payment.charge_ref,
+            amount=Money(4000, "USD")), {})
+        assert "lost" in lost
+        late = await handle_event(uow, PaymentEvent(
+            "sandbox", "evt_l1", DISPUTE_OPENED, charge_ref=payment.charge_ref), {})
+        assert "already lost" in late
     assert await _balance(db, "cash:sandbox") == 0
+    assert await _balance(db, ledger.held(booking_id)) == 0
     assert await _balance(db, ledger.frozen(booking_id)) == 0
     await _clean(db)
 

@@ -22,11 +22,16 @@ from core.timezone import format_local
 from core.uow import Database
 from handlers.links import CALENDAR, JOIN
 from payments.sandbox import SandboxProvider
+from payments.stripe_provider import StripeProvider
+from web_callbacks import stripe_webhook
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
 from web_callbacks.pages import page, rows
+from web_callbacks.payouts import payout_routes
 
 log = logging.getLogger("alphapeer.web")
 DB_KEY: web.AppKey[Database] = web.AppKey("db", Database)
+APPLIER_KEY: web.AppKey[stripe_webhook.EventApplier] = web.AppKey(
+    "stripe_events", stripe_webhook.EventApplier)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -140,8 +145,19 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pay/{token}", pay_handler(db, provider))
     app.router.add_get("/paid", paid_page)
+    app.router.add_routes(payout_routes(db, provider, after_commit))
     if provider.name == "sandbox":
         app.router.add_routes(sandbox_routes(db, after_commit))
+    if isinstance(provider, StripeProvider):
+        applier = stripe_webhook.EventApplier(db, provider, after_commit)
+        app[APPLIER_KEY] = applier
+        app.router.add_post(stripe_webhook.PATH,
+                            stripe_webhook.stripe_webhook(db, provider, applier))
+
+        async def finish(_app: web.Application) -> None:
+            await applier.idle()
+
+        app.on_shutdown.append(finish)
     app.router.add_get("/join/{token}", join)
     app.router.add_get("/calendar/{token}", calendar_feed)
     for hook in webhooks:

@@ -60,7 +60,7 @@ def pay_handler(db: Database, provider: PaymentProvider
                 booking_id=booking.id, amount=booking.price,
                 description=f"{payable.course_title} with {payable.teacher_name}, "
                             f"session #{booking.id}",
-                idempotency_key=f"checkout:{booking.id}",
+                idempotency_key=f"checkout:{booking.id}:{payable.attempt}",
                 success_url=f"{public}/paid", cancel_url=f"{public}/paid?cancelled=1",
                 expires_at_epoch=int(until.timestamp())))
         except ProviderError as exc:

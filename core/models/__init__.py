@@ -14,6 +14,7 @@ from core.models.money import (
     Payment,
     PayoutAccount,
     ProviderEvent,
+    TransferReversal,
 )
 from core.models.review import SessionReview
 from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
@@ -42,6 +43,7 @@ __all__ = [
     "Reminder",
     "SessionReview",
     "TeacherSettings",
+    "TransferReversal",
     "User",
     "UserRole",
 ]

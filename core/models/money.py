@@ -23,6 +23,7 @@ from core.db import Base, UTCDateTime
 PAYMENT_STATUSES = ("pending", "paid", "declined")
 MONEY_OUT_KINDS = ("refund", "payout")
 MONEY_OUT_STATUSES = ("pending", "sent", "failed")
+REVERSAL_STATUSES = ("pending", "done", "failed")
 
 
 class LedgerTxn(Base):
@@ -79,13 +80,17 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # None, "open", "won" or "lost": a charge has at most one dispute, and its events may
+    # arrive in any order, so a closed dispute is never reopened by a late "created".
+    dispute_status: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class ProviderEvent(Base):
     """A webhook event, recorded once under its provider id (repeats are ignored)."""
 
     __tablename__ = "provider_event"
-    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+    __table_args__ = (UniqueConstraint("provider", "event_id"),
+                      Index("ix_provider_event_pending", "applied_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
@@ -94,6 +99,8 @@ class ProviderEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(200), default="")
+    # Webhooks are recorded first and applied right after; None until its effects are in.
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class MoneyOut(Base):
@@ -120,11 +127,36 @@ class MoneyOut(Base):
     status: Mapped[str] = mapped_column(String(8), default="pending")
     provider_ref: Mapped[str | None] = mapped_column(String(120), default=None)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Raised each time the provider answered "no": it stores an answer under the
+    # idempotency key, so the next try needs a new key (nothing moved under the old one).
+    key_round: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class TransferReversal(Base):
+    """Part of a sent payout taken back from the payee before a refund of released money."""
+
+    __tablename__ = "transfer_reversal"
+    __table_args__ = (
+        CheckConstraint(f"status IN {REVERSAL_STATUSES!r}", name="known_status"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # the idempotency key
+    refund_id: Mapped[int] = mapped_column(ForeignKey("money_out.id"), index=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("money_out.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    provider_ref: Mapped[str | None] = mapped_column(String(120), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PayoutAccount(Base):

@@ -14,12 +14,14 @@ from handlers.commands import (
     link,
     mybookings,
     outbox,
+    payouts,
     profile,
     refund,
     releases,
     reschedule,
     review,
     start,
+    taxreport,
 )
 from handlers.registry import Registry
 
@@ -28,7 +30,7 @@ def build_registry() -> Registry:
     registry = Registry()
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
                    profile, availability, link, outbox, attended, review,
-                   earnings, releases, refund):
+                   earnings, payouts, releases, refund, taxreport):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry
