@@ -45,7 +45,8 @@ async def _txn_keys(uow: UnitOfWork, prefix: str) -> set[str]:
 async def _payments(uow: UnitOfWork) -> list[str]:
     problems = []
     posted = await _txn_keys(uow, "payment:")
-    paid = (await uow.session.scalars(select(Payment).where(Payment.status == "paid"))).all()
+    paid = (await uow.session.scalars(select(Payment).where(
+        Payment.status.in_(("paid", "duplicate"))))).all()
     for p in paid:
         if f"payment:{p.id}" not in posted:
             problems.append(f"payment {p.id} is paid but not in the ledger")

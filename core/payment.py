@@ -20,7 +20,7 @@ from core import ledger
 from core.alerts import tell_admins
 from core.booking import confirm_booking, find_booking_view
 from core.errors import BookingStateError, NotFound
-from core.escrow import freeze, refund_unreleased, settle_dispute
+from core.escrow import freeze, paid_payment, refund_unreleased, settle_dispute
 from core.invite import InviteFacts, file_name, invite
 from core.models import Booking, Payment, ProviderEvent, User
 from core.money import Money
@@ -205,6 +205,8 @@ async def _apply(uow: UnitOfWork, event: PaymentEvent) -> str:
 
 async def _dispute(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> str:
     """A charge has one dispute; its events may come in any order or more than once."""
+    if payment.status == "duplicate":
+        return f"ignored {event.type}: payment {payment.id} was refunded as a duplicate"
     if payment.status != "paid":
         raise EventNotReady(f"{event.type} for payment {payment.id}, still {payment.status}")
     if payment.dispute_status in ("won", "lost"):
@@ -220,24 +222,35 @@ async def _dispute(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> st
 
 
 async def _paid(uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> str:
-    if payment.status == "paid":
+    if payment.status in ("paid", "duplicate"):
         return f"payment {payment.id} already recorded"
+    booking = await uow.session.get(Booking, payment.booking_id, with_for_update=True)
+    assert booking is not None
     got = event.amount or payment_amount(payment)
-    payment.status, payment.paid_at = "paid", uow.clock.now()
+    first = await paid_payment(uow, booking.id)
+    payment.status = "duplicate" if first is not None else "paid"
+    payment.paid_at = uow.clock.now()
     payment.charge_ref = event.charge_ref or payment.charge_ref
     payment.amount_minor, payment.currency = got.minor, got.currency
     await ledger.post(uow, f"payment:{payment.id}", "payment",
                       ledger.receive(got, payment.provider, ledger.held(payment.booking_id)),
                       booking_id=payment.booking_id, memo=f"checkout {payment.checkout_ref}")
-    booking = await uow.session.get(Booking, payment.booking_id, with_for_update=True)
-    assert booking is not None
+    if first is not None:  # a second checkout for the same session was paid too
+        await refund_unreleased(uow, booking, payment, amount=got,
+                                reason=f"session #{booking.id} was already paid "
+                                       f"(payment {first.id})")
+        await tell_admins(uow, "payment_mismatch",
+                          f"⚠️ Session #{booking.id} was paid twice; payment {payment.id} "
+                          f"({got}) is refunded in full.")
+        return f"payment {payment.id} refunded: session already paid by payment {first.id}"
     student = await uow.session.get(User, booking.student_id)
     assert student is not None
     expected = Money(booking.price_minor, booking.currency)
     if booking.status != "held" or got != expected:
         why = (f"the session was {booking.status} by then" if booking.status != "held"
                else f"the amount was {got}, not {expected}")
-        await refund_unreleased(uow, booking, payment, reason=f"paid after the hold ended: {why}")
+        await refund_unreleased(uow, booking, payment, amount=got,
+                                reason=f"paid after the hold ended: {why}")
         await tell_admins(uow, "payment_mismatch",
                           f"⚠️ Payment {payment.id} for session #{booking.id} refunded: {why}.")
         return f"payment {payment.id} refunded: {why}"

@@ -77,7 +77,7 @@ class ProviderError(Exception):
     """A provider call failed; ``retryable`` says whether trying again later may work."""
 
     def __init__(self, message: str, *, retryable: bool, code: str | None = None,
-                 answered: bool = True) -> None:
+                 answered: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code  # the provider's reason, e.g. "balance_insufficient"

@@ -391,3 +391,24 @@ async def test_a_dispute_won_after_the_session_was_cancelled_refunds_the_student
     [started] = await _messages(db, world.sam, "refund_started")
     assert "Refunding $40.00 in full" in started.text
     await _clean(db)
+
+
+async def test_a_second_checkout_paid_for_a_paid_session_is_refunded_in_full(
+        db: Database, world: World, admin: User, client: Client) -> None:
+    booking_id, link = await _hold(db, world)
+    first = await _checkout(client, link)
+    await client.post(first, data={"action": "decline"})  # the pay link then opens another
+    assert "Thank you" in await _pay(client, link)
+    resp = await client.post(first, data={"action": "pay"})  # the old tab is paid as well
+    assert resp.status == 200 and "Refunded" in await resp.text()
+    assert (await fetch_booking(db, booking_id)).status == "confirmed"
+    async with db.uow() as uow:
+        statuses = sorted((await uow.session.scalars(select(Payment.status))).all())
+    assert statuses == ["duplicate", "paid"]
+    assert await _balance(db, ledger.held(booking_id)) == 4000  # the first payment still holds
+    assert await _balance(db, "cash:sandbox") == 8000
+    [alert] = await _messages(db, admin, "payment_mismatch")
+    assert "paid twice" in alert.text
+    [refund] = await _messages(db, world.sam, "refund_started")
+    assert "$40.00 in full" in refund.text
+    await _clean(db)

@@ -143,8 +143,9 @@ def sandbox_routes(db: Database, after_commit: Callable[[], None] | None
             return _html("Payment declined", "<p>The sandbox declined the card, as asked. "
                          "Nothing was charged; the chat says how to retry.</p>")
         if "refunded" in outcome:
-            return _html("Refunded", "<p>The hold had already ended, so the payment is being "
-                         "refunded in full. Book again in the chat.</p>")
+            return _html("Refunded", "<p>This payment is being refunded in full: the "
+                         "session was already paid, or its hold had ended. The chat has the "
+                         "details.</p>")
         return _html("Thank you", "<p>Paid (sandbox). The confirmation and calendar invite "
                      "are in your chat.</p>")
 

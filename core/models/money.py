@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
 
-PAYMENT_STATUSES = ("pending", "paid", "declined")
+PAYMENT_STATUSES = ("pending", "paid", "declined", "duplicate")
 MONEY_OUT_KINDS = ("refund", "payout")
 MONEY_OUT_STATUSES = ("pending", "sent", "failed")
 REVERSAL_STATUSES = ("pending", "done", "failed")
