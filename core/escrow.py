@@ -74,9 +74,7 @@ async def refund_unreleased(uow: UnitOfWork, booking: Booking, payment: Payment,
     if available < wanted:
         raise InvalidInput(f"Only {available} of session #{booking.id} is still held, so at "
                            f"most that can be refunded.")
-    done = await uow.session.scalar(select(func.count()).select_from(MoneyOut).where(
-        MoneyOut.booking_id == booking.id, MoneyOut.kind == "refund"))
-    await _send_out(uow, "refund", f"refund:{booking.id}:{int(done or 0) + 1}", booking,
+    await _send_out(uow, "refund", await _next_refund_key(uow, booking), booking,
                     booking.student_id, payment, wanted, ledger.held(booking.id), reason)
     student = await uow.session.get(User, booking.student_id)
     assert student is not None
@@ -88,6 +86,12 @@ async def refund_unreleased(uow: UnitOfWork, booking: Booking, payment: Payment,
     await tell_admins(uow, "refund", f"↩️ Refund of {wanted}{whole} started for session "
                       f"#{booking.id} ({student.display_name}): {reason}.")
     return wanted
+
+
+async def _next_refund_key(uow: UnitOfWork, booking: Booking) -> str:
+    done = await uow.session.scalar(select(func.count()).select_from(MoneyOut).where(
+        MoneyOut.booking_id == booking.id, MoneyOut.kind == "refund"))
+    return f"refund:{booking.id}:{int(done or 0) + 1}"
 
 
 async def charge_late_cancel(uow: UnitOfWork, booking: Booking) -> Money:
@@ -282,37 +286,55 @@ async def released_left(uow: UnitOfWork, booking: Booking) -> Money:
     return Money(sums.get("release", 0) - sums.get("clawback", 0), booking.currency)
 
 
-async def refund_paid(uow: UnitOfWork, booking: Booking, payment: Payment, amount: Money, *,
-                      reason: str) -> Money:
-    """The admin's refund: from what the session holds first, then taken back from what was
-    released, split like the release. Shares already paid out are reversed from the payee's
-    account before the refund is sent; what cannot be reversed is owed from future earnings."""
+@dataclass(frozen=True)
+class AdminRefund:
+    refunded: Money
+    from_held: Money  # the rest was taken back from released money
+    held_left: Money
+
+
+async def refund_by_admin(uow: UnitOfWork, booking: Booking, amount: Money | None, *,
+                          reason: str) -> AdminRefund:
+    """The admin's refund of all that is held (no amount) or of ``amount``: from what the
+    session holds first, then taken back from what was released, split like the release.
+    Shares already paid out are reversed from the payee's account before the refund is
+    sent; what cannot be reversed is owed from future earnings."""
     await uow.session.get(Booking, booking.id, with_for_update=True)
+    payment = await paid_payment(uow, booking.id)
     held = await held_amount(uow, booking)
-    if amount.currency != booking.currency or amount.minor <= 0:
+    if amount is not None and (amount.currency != booking.currency or amount.minor <= 0):
         raise InvalidInput("A refund needs a positive amount in the session's currency.")
-    if amount <= held:
-        return await refund_unreleased(uow, booking, payment, reason=reason, amount=amount)
+    if payment is not None and held.minor and (amount is None or amount <= held):
+        refunded = await refund_unreleased(uow, booking, payment, reason=reason, amount=amount)
+        teacher = await uow.session.get(User, booking.teacher_id)
+        student = await uow.session.get(User, booking.student_id)
+        assert teacher is not None and student is not None
+        await notify(uow, teacher, "refund_by_admin",
+                     f"↩️ The admin refunded {refunded} of session #{booking.id} to "
+                     f"{student.display_name} ({reason}). It comes out of the held money, "
+                     "not your released earnings.")
+        return AdminRefund(refunded, refunded, held - refunded)
+    back = await released_left(uow, booking) if payment else Money.zero(booking.currency)
+    if payment is None or not (held.minor or back.minor):
+        raise InvalidInput(f"Session #{booking.id} has no paid money left to refund.")
+    if amount is None:
+        plain = str(back).replace(",", "")
+        raise InvalidInput(f"Session #{booking.id}'s money was already released. To take up "
+                           f"to {back} back from the payees and refund it, give the amount: "
+                           f"/refund {booking.id} {plain} <reason>.")
     if payment.dispute_status == "open":
         raise InvalidInput(f"Session #{booking.id}'s payment is disputed: the card issuer "
                            "decides, so it can't be refunded now.")
-    back = await released_left(uow, booking)
-    if amount > held + back and not back.minor:
-        raise InvalidInput(f"Only {held} of session #{booking.id} is still held, so at most "
-                           "that can be refunded.")
     if amount > held + back:
-        raise InvalidInput(f"At most {held + back} of session #{booking.id} can be refunded "
-                           f"({held} held and {back} released and not yet taken back).")
+        raise InvalidInput(
+            f"Only {held} of session #{booking.id} is still held, so at most that can be "
+            "refunded." if not back.minor else
+            f"At most {held + back} of session #{booking.id} can be refunded ({held} held "
+            f"and {back} released and not yet taken back).")
     need = amount - held
-    done = await uow.session.scalar(select(func.count()).select_from(MoneyOut).where(
-        MoneyOut.booking_id == booking.id, MoneyOut.kind == "refund"))
-    key = f"refund:{booking.id}:{int(done or 0) + 1}"
-    if held.minor:
-        out = await _send_out(uow, "refund", key, booking, booking.student_id, payment,
-                              amount, ledger.held(booking.id), reason, take=held)
-    else:
-        out = await _send_out(uow, "refund", key, booking, booking.student_id, payment,
-                              amount, None, reason, take=None)
+    out = await _send_out(uow, "refund", await _next_refund_key(uow, booking), booking,
+                          booking.student_id, payment, amount,
+                          ledger.held(booking.id) if held.minor else None, reason, take=held)
     parts = await _split(uow, need, booking)
     lines: list[ledger.Line] = []
     for payee, part in parts.items():
@@ -330,7 +352,7 @@ async def refund_paid(uow: UnitOfWork, booking: Booking, payment: Payment, amoun
     await tell_admins(uow, "refund", f"↩️ Refund of {amount} started for session "
                       f"#{booking.id} ({student.display_name}): {held} held and {need} taken "
                       f"back from released money. {reason}.")
-    return amount
+    return AdminRefund(amount, held, Money.zero(booking.currency))
 
 
 async def _take_back(uow: UnitOfWork, booking: Booking, refund: MoneyOut, payee: int,

@@ -35,7 +35,7 @@ from core.payment_port import (
     DISPUTE_WON,
     PaymentEvent,
 )
-from core.payout import account_ready
+from core.payout import mark_account_ready
 from core.timezone import format_local
 from core.uow import UnitOfWork
 
@@ -177,7 +177,7 @@ async def _apply(uow: UnitOfWork, event: PaymentEvent) -> str:
     if event.type == ACCOUNT_READY:
         if not event.account_ref:
             return "ignored account event: no account"
-        return await account_ready(uow, event.provider, event.account_ref)
+        return await mark_account_ready(uow, event.provider, event.account_ref)
     payment = await _payment_for(uow, event)
     if payment is None and event.type == CHECKOUT_PAID and event.booking_id and event.amount:
         # The webhook beat our own record of the checkout: the metadata names the booking.

@@ -185,7 +185,7 @@ async def connect_account(uow: UnitOfWork, user_id: int, provider: str, account_
     return account
 
 
-async def account_ready(uow: UnitOfWork, provider: str, account_ref: str) -> str:
+async def mark_account_ready(uow: UnitOfWork, provider: str, account_ref: str) -> str:
     """The payee finished onboarding: mark the account ready and send what waits for it."""
     account = await uow.session.scalar(
         select(PayoutAccount).where(PayoutAccount.provider == provider,

@@ -63,7 +63,7 @@ class StripeProvider:
     name = NAME
 
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str,
-                 clock_now: Callable[[], datetime] | None = None) -> None:
+                 clock_now: Callable[[], datetime]) -> None:
         self._http = stripe.AIOHTTPClient(timeout=20)
         self._client = stripe.StripeClient(secret_key, base_addresses={"api": api_base},
                                            http_client=self._http, max_network_retries=2)
@@ -74,10 +74,8 @@ class StripeProvider:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
     async def open_checkout(self, request: CheckoutRequest) -> Checkout:
-        expires = request.expires_at_epoch
-        if self._now is not None:
-            soonest = int((self._now() + MIN_SESSION_LIFE).timestamp())
-            expires = max(expires, soonest)
+        soonest = int((self._now() + MIN_SESSION_LIFE).timestamp())
+        expires = max(request.expires_at_epoch, soonest)
         booking = str(request.booking_id)
         params: dict[str, Any] = {
             "mode": "payment",

@@ -267,14 +267,22 @@ async def test_admin_refunds_part_and_the_rest_is_released(
     await _clean(db)
 
 
-async def test_a_dispute_freezes_the_money_and_blocks_release_until_settled(
-        db: Database, world: World, admin: User, client: Client, clock: FrozenClock) -> None:
+async def _paid_and_disputed(db: Database, world: World, client: Client, event_id: str
+                             ) -> tuple[int, Payment]:
+    """A session paid in the sandbox whose cardholder then opened a dispute."""
     booking_id, link = await _hold(db, world)
     await _pay(client, link)
     async with db.uow() as uow:
         [payment] = (await uow.session.scalars(select(Payment))).all()
-        await handle_event(uow, PaymentEvent("sandbox", "evt_d1", DISPUTE_OPENED,
+        await handle_event(uow, PaymentEvent("sandbox", event_id, DISPUTE_OPENED,
                                              charge_ref=payment.charge_ref), {})
+    return booking_id, payment
+
+
+async def test_a_dispute_freezes_the_money_and_blocks_release_until_settled(
+        db: Database, world: World, admin: User, client: Client, clock: FrozenClock) -> None:
+    booking_id, payment = await _paid_and_disputed(db, world, client, "evt_d1")
+    async with db.uow() as uow:
         b = await uow.session.get(Booking, booking_id)
         assert b is not None
         b.status = "completed"
@@ -374,12 +382,7 @@ async def test_refund_garbage_is_explained_and_cancelling_after_a_full_refund_st
 
 async def test_a_dispute_won_after_the_session_was_cancelled_refunds_the_student(
         db: Database, world: World, admin: User, client: Client, chat: FakeChat) -> None:
-    booking_id, link = await _hold(db, world)
-    await _pay(client, link)
-    async with db.uow() as uow:
-        [payment] = (await uow.session.scalars(select(Payment))).all()
-        await handle_event(uow, PaymentEvent("sandbox", "evt_x1", DISPUTE_OPENED,
-                                             charge_ref=payment.charge_ref), {})
+    booking_id, payment = await _paid_and_disputed(db, world, client, "evt_x1")
     await chat.send(f"/cancel {booking_id}")
     await chat.click("Yes, cancel it")
     assert f"Cancelled session #{booking_id}." in chat.text  # frozen money is not refunded

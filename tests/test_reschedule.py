@@ -95,17 +95,24 @@ async def test_late_move_needs_a_reason(db: Database, world: World, chat: FakeCh
     assert moved.starts_at == datetime(2026, 11, 27, 13, tzinfo=UTC)
 
 
-async def test_rebooking_soon_after_cancelling_counts_as_a_reschedule(
-        db: Database, world: World, chat: FakeChat, clock: FrozenClock) -> None:
+async def _cancel_and_rebook(db: Database, world: World, chat: FakeChat, clock: FrozenClock,
+                             *, minutes: int) -> int:
+    """Sam cancels a paid Thursday session, then books Friday 14:00 ``minutes`` later."""
     booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
     await chat.send(f"/cancel {booking_id}")
     await chat.click("Yes, cancel it")
-    clock.advance(minutes=10)
+    clock.advance(minutes=minutes)
     await chat.send("/book python")
     await chat.click("Maya · next")
     await chat.click("Fri 27 Nov")
     await chat.click("14:00")
     await chat.click("Hold & pay")
+    return booking_id
+
+
+async def test_rebooking_soon_after_cancelling_counts_as_a_reschedule(
+        db: Database, world: World, chat: FakeChat, clock: FrozenClock) -> None:
+    booking_id = await _cancel_and_rebook(db, world, chat, clock, minutes=10)
     assert f"This counts as moving #{booking_id}" in chat.text
     notes = await _notes(db, world.maya)
     assert f"rebooked #{booking_id}" in notes[-1].text and "→" in notes[-1].text
@@ -117,15 +124,7 @@ async def test_rebooking_soon_after_cancelling_counts_as_a_reschedule(
 
 async def test_rebooking_after_the_window_is_a_new_booking(
         db: Database, world: World, chat: FakeChat, clock: FrozenClock) -> None:
-    booking_id = await paid_session(db, world, THURSDAY_10_BERLIN)
-    await chat.send(f"/cancel {booking_id}")
-    await chat.click("Yes, cancel it")
-    clock.advance(minutes=31)
-    await chat.send("/book python")
-    await chat.click("Maya · next")
-    await chat.click("Fri 27 Nov")
-    await chat.click("14:00")
-    await chat.click("Hold & pay")
+    await _cancel_and_rebook(db, world, chat, clock, minutes=31)
     assert "Held!" in chat.text and "counts as moving" not in chat.text
 
 

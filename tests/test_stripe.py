@@ -128,6 +128,8 @@ async def test_payout_waits_for_connect_onboarding_then_transfers_from_the_charg
     assert env.stripe.idempotent[f"transfer:{booking_id}:{world.maya.id}"]
     await maya.send("/payouts")
     assert "✅ Your payout account is connected" in maya.text
+    again = await env.web.get(local_path(button.url), allow_redirects=False)
+    assert again.headers["Location"].endswith("/back")  # nothing left to set up at Stripe
     assert "On their way" not in maya.text
     await maya.send("/earnings")
     assert "Paid out:                     $28.00" in maya.text

@@ -25,7 +25,7 @@ from payments.sandbox import SandboxProvider
 from payments.stripe_provider import StripeProvider
 from web_callbacks import stripe_webhook
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
-from web_callbacks.pages import page, rows
+from web_callbacks.pages import html_page, rows
 from web_callbacks.payouts import payout_routes
 
 log = logging.getLogger("alphapeer.web")
@@ -54,27 +54,19 @@ async def join(request: web.Request) -> web.Response:
         )
         booking_id = int(subject.split(":", 1)[0])
     except (NotFound, ValueError):
-        return web.Response(
-            text=page(
-                "Link expired", "<p>This join link is invalid or the session has ended.</p>"
-            ),
-            content_type="text/html",
-            status=404,
+        return html_page(
+            "Link expired", "<p>This join link is invalid or the session has ended.</p>", 404
         )
     async with db.uow() as uow:
         booking = await uow.session.get(Booking, booking_id)
     if booking is None or booking.status != "confirmed":
-        return web.Response(
-            text=page("No session", "<p>This session is not on any more.</p>"),
-            content_type="text/html",
-            status=410,
-        )
+        return html_page("No session", "<p>This session is not on any more.</p>", 410)
     opens = format_local(booking.starts_at - timedelta(minutes=15), "UTC", with_date=False)
     body = (
         f"<div class=box>{rows([('Session', f'#{booking.id}'), ('Room opens', opens + ' UTC')])}"
         "</div><p>The video room opens here 15 minutes before the start.</p>"
     )
-    return web.Response(text=page(f"Join session #{booking.id}", body), content_type="text/html")
+    return html_page(f"Join session #{booking.id}", body)
 
 
 async def calendar_feed(request: web.Request) -> web.Response:

@@ -26,13 +26,9 @@ from core.signing import verify_token
 from core.timezone import format_local
 from core.uow import Database
 from handlers.links import PAY
-from web_callbacks.pages import page, rows
+from web_callbacks.pages import html_page, rows
 
 log = logging.getLogger("alphapeer.web.checkout")
-
-
-def _html(title: str, body: str, status: int = 200) -> web.Response:
-    return web.Response(text=page(title, body), content_type="text/html", status=status)
 
 
 def pay_handler(db: Database, provider: PaymentProvider
@@ -45,10 +41,10 @@ def pay_handler(db: Database, provider: PaymentProvider
             async with db.uow() as uow:
                 payable = await find_payable(uow, int(subject), provider.name)
         except (NotFound, ValueError):
-            return _html("Link expired", "<p>This payment link is invalid or has expired. "
+            return html_page("Link expired", "<p>This payment link is invalid or has expired. "
                          "Book again in the chat.</p>", 404)
         except BookingStateError as exc:
-            return _html("Nothing to pay", f"<p>{escape(exc.user_message)} There is nothing "
+            return html_page("Nothing to pay", f"<p>{escape(exc.user_message)} There is nothing "
                          "to pay here; your chat has the details.</p>", 410)
         booking = payable.booking
         if payable.open_checkout is not None and payable.open_checkout.checkout_url:
@@ -65,7 +61,7 @@ def pay_handler(db: Database, provider: PaymentProvider
                 expires_at_epoch=int(until.timestamp())))
         except ProviderError as exc:
             log.warning("checkout for booking %s failed: %s", booking.id, exc)
-            return _html("Try again in a moment", "<p>The payment service did not answer. "
+            return html_page("Try again in a moment", "<p>The payment service did not answer. "
                          "Nothing was charged and your time is still held until "
                          f"{escape(format_local(until, 'UTC', with_date=False))} UTC — reload "
                          "this page in a moment.</p>", 503)
@@ -80,9 +76,9 @@ def pay_handler(db: Database, provider: PaymentProvider
 
 async def paid_page(request: web.Request) -> web.Response:
     if request.query.get("cancelled"):
-        return _html("Payment not finished", "<p>Nothing was charged. Your pay link in the "
+        return html_page("Payment not finished", "<p>Nothing was charged. Your pay link in the "
                      "chat works until the hold ends.</p>")
-    return _html("Thank you", "<p>Your payment went through. The confirmation and calendar "
+    return html_page("Thank you", "<p>Your payment went through. The confirmation and calendar "
                  "invite are in your chat.</p>")
 
 
@@ -100,11 +96,11 @@ def sandbox_routes(db: Database, after_commit: Callable[[], None] | None
     async def show(request: web.Request) -> web.Response:
         found = await _payment(request.match_info["ref"])
         if found is None:
-            return _html("Unknown checkout", "<p>This checkout does not exist.</p>", 404)
+            return html_page("Unknown checkout", "<p>This checkout does not exist.</p>", 404)
         payment, view = found
         booking = view.booking
         if payment.status == "paid":
-            return _html("Already paid", f"<p>Session #{booking.id} is paid. The "
+            return html_page("Already paid", f"<p>Session #{booking.id} is paid. The "
                          "confirmation is in your chat.</p>")
         details = rows([("Session", f"#{booking.id}"), ("Course", view.course_title),
                         ("Teacher", view.teacher_name),
@@ -118,7 +114,7 @@ def sandbox_routes(db: Database, after_commit: Callable[[], None] | None
             "<button name=action value=pay>Pay (sandbox)</button> "
             "<button name=action value=decline>Decline (test a failed card)</button></form>"
         )
-        return _html("Sandbox checkout", body)
+        return html_page("Sandbox checkout", body)
 
     async def act(request: web.Request) -> web.Response:
         ref = request.match_info["ref"]
@@ -126,7 +122,7 @@ def sandbox_routes(db: Database, after_commit: Callable[[], None] | None
         form = await request.post()
         action = form.get("action")
         if found is None or action not in ("pay", "decline"):
-            return _html("Unknown checkout", "<p>Nothing happened.</p>", 404)
+            return html_page("Unknown checkout", "<p>Nothing happened.</p>", 404)
         payment, view = found
         booking = view.booking
         kind = CHECKOUT_PAID if action == "pay" else CHECKOUT_DECLINED
@@ -140,13 +136,13 @@ def sandbox_routes(db: Database, after_commit: Callable[[], None] | None
         if after_commit is not None:
             after_commit()
         if action == "decline":
-            return _html("Payment declined", "<p>The sandbox declined the card, as asked. "
+            return html_page("Payment declined", "<p>The sandbox declined the card, as asked. "
                          "Nothing was charged; the chat says how to retry.</p>")
         if "refunded" in outcome:
-            return _html("Refunded", "<p>This payment is being refunded in full: the "
+            return html_page("Refunded", "<p>This payment is being refunded in full: the "
                          "session was already paid, or its hold had ended. The chat has the "
                          "details.</p>")
-        return _html("Thank you", "<p>Paid (sandbox). The confirmation and calendar invite "
+        return html_page("Thank you", "<p>Paid (sandbox). The confirmation and calendar invite "
                      "are in your chat.</p>")
 
     return [web.get("/sandbox/checkout/{ref}", show), web.post("/sandbox/checkout/{ref}", act)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from aiohttp import web
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;"
     "color:#1f2933}h1{font-size:1.4rem}.box{border:1px solid #d2d6dc;border-radius:.5rem;"
@@ -26,3 +28,8 @@ def rows(pairs: list[tuple[str, str]]) -> str:
     return "".join(
         f"<div><span class=muted>{escape(k)}:</span> {escape(v)}</div>" for k, v in pairs
     )
+
+
+def html_page(title: str, body_html: str, status: int = 200) -> web.Response:
+    """``page`` as a response."""
+    return web.Response(text=page(title, body_html), content_type="text/html", status=status)

@@ -12,27 +12,23 @@ from aiohttp import web
 from core.errors import NotFound
 from core.models import PayoutAccount, User
 from core.payment_port import PaymentProvider, ProviderError
-from core.payout import account_ready, connect_account
+from core.payout import connect_account, mark_account_ready
 from core.signing import verify_token
 from core.uow import Database
 from handlers.links import PAYOUTS
-from web_callbacks.pages import page
+from web_callbacks.pages import html_page
 
 log = logging.getLogger("alphapeer.web.payouts")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def _html(title: str, body: str, status: int = 200) -> web.Response:
-    return web.Response(text=page(title, body), content_type="text/html", status=status)
-
-
 def _expired() -> web.Response:
-    return _html("Link expired", "<p>This link is invalid or has expired. Send /payouts in "
+    return html_page("Link expired", "<p>This link is invalid or has expired. Send /payouts in "
                  "the chat for a fresh one.</p>", 404)
 
 
 def _unavailable() -> web.Response:
-    return _html("Try again in a moment", "<p>The payment service did not answer. Nothing "
+    return html_page("Try again in a moment", "<p>The payment service did not answer. Nothing "
                  "changed — reload this page in a moment.</p>", 503)
 
 
@@ -57,6 +53,8 @@ def payout_routes(db: Database, provider: PaymentProvider,
         known = account.account_ref if account and account.provider == provider.name else None
         public = db.settings.web.public_url.rstrip("/")
         back = f"{public}/payouts/{request.match_info['token']}/back"
+        if known and account is not None and account.ready:  # nothing left to set up
+            raise web.HTTPSeeOther(back)
         try:
             ref, url = await provider.connect_link(user_id, known, back)
         except ProviderError as exc:
@@ -73,7 +71,7 @@ def payout_routes(db: Database, provider: PaymentProvider,
         async with db.uow() as uow:
             account = await uow.session.get(PayoutAccount, user_id)
         if account is None or account.provider != provider.name:
-            return _html("Not connected", "<p>No payout account is connected yet. Send "
+            return html_page("Not connected", "<p>No payout account is connected yet. Send "
                          "/payouts in the chat to start.</p>", 404)
         if not account.ready:
             try:
@@ -83,13 +81,13 @@ def payout_routes(db: Database, provider: PaymentProvider,
                 return _unavailable()
             if not ready:
                 again = escape(f"/payouts/{request.match_info['token']}")
-                return _html("Almost there", "<p>The payout account still needs some "
+                return html_page("Almost there", "<p>The payout account still needs some "
                              f"details. <a href='{again}'>Continue setting it up</a>.</p>")
             async with db.uow() as uow:
-                await account_ready(uow, provider.name, account.account_ref)
+                await mark_account_ready(uow, provider.name, account.account_ref)
             if after_commit is not None:
                 after_commit()
-        return _html("Payout account connected", "<p>✅ Your payouts go to this account "
+        return html_page("Payout account connected", "<p>✅ Your payouts go to this account "
                      "from now on. The chat has the details; /earnings shows what is on its "
                      "way.</p>")
 
