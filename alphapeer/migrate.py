@@ -17,7 +17,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.search import is_search_table
+
 SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Leave out the full-text search objects, which the models do not (and cannot) declare:
+    FTS5's tables on SQLite, the expression indexes on PostgreSQL."""
+    return name is None or not is_search_table(name) or type_ not in ("table", "index")
 
 
 class MigrationError(Exception):

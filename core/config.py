@@ -107,6 +107,31 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class VideoSettings:
+    # "bbb": our BigBlueButton server (recording, attendance); "jitsi": a link to a hard to
+    # guess room on a Jitsi server (no recording, no attendance: people confirm by hand).
+    provider: str = "jitsi"
+    bbb_url: str = ""                     # e.g. https://bbb.example.org/bigbluebutton/
+    jitsi_url: str = "https://meet.jit.si"
+    opens_minutes_before: int = 15        # the join link works this long before the start
+    attendance_poll_seconds: int = 60     # how often a running meeting's attendees are read
+    intro_minutes: int = 15               # free intro rooms close after this long
+    max_participants: int = 3             # two participants and room for the admin
+    # Present for at least this share of the session counts as attended; less is partial.
+    attended_pct: int = 75
+
+
+@dataclass(frozen=True)
+class AISettings:
+    # An OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp); empty: AI is off and
+    # /ask answers from the course materials by full-text search.
+    base_url: str = ""
+    chat_model: str = "gpt-4o-mini"
+    transcribe_model: str = "whisper-1"
+    timeout_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
 
@@ -115,6 +140,8 @@ class Secrets:
     discord_token: str = field(repr=False, default="")
     stripe_secret_key: str = field(repr=False, default="")
     stripe_webhook_secret: str = field(repr=False, default="")
+    bbb_secret: str = field(repr=False, default="")
+    openai_api_key: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,8 @@ class Settings:
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     calendars: CalendarSettings = field(default_factory=CalendarSettings)
+    video: VideoSettings = field(default_factory=VideoSettings)
+    ai: AISettings = field(default_factory=AISettings)
     secrets: Secrets = field(default_factory=Secrets)
     root: str = "."
 
@@ -153,6 +182,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "payments": PaymentSettings,
     "scheduler": SchedulerSettings,
     "calendars": CalendarSettings,
+    "video": VideoSettings,
+    "ai": AISettings,
 }
 
 
@@ -283,12 +314,43 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"[booking] {name}: must be positive")
     if s.booking.min_notice_minutes < 0:
         raise ConfigError("[booking] min_notice_minutes: must not be negative")
+    _validate_video_and_ai(s)
     scheme = s.database_url.split(":", 1)[0]
     if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
         raise ConfigError(
             "[database] url: expected sqlite+aiosqlite:// or postgresql+asyncpg://, "
             f"got {scheme!r}"
         )
+
+
+def _validate_video_and_ai(s: Settings) -> None:
+    video = s.video
+    if video.provider not in {"bbb", "jitsi"}:
+        raise ConfigError(f"[video] provider: expected bbb or jitsi, got {video.provider!r}")
+    if video.provider == "bbb":
+        if urlsplit(video.bbb_url).scheme not in {"http", "https"}:
+            raise ConfigError(f"[video] bbb_url: expected the http(s) address of the "
+                              f"BigBlueButton API, got {video.bbb_url!r}")
+        if not s.secrets.bbb_secret:
+            raise ConfigError("[video] provider = bbb needs BBB_SECRET in the environment")
+    if urlsplit(video.jitsi_url).scheme not in {"http", "https"}:
+        raise ConfigError(f"[video] jitsi_url: expected an http(s) URL, got {video.jitsi_url!r}")
+    for key, value, least, most in (
+        ("opens_minutes_before", video.opens_minutes_before, 0, 120),
+        ("attendance_poll_seconds", video.attendance_poll_seconds, 5, 600),
+        ("intro_minutes", video.intro_minutes, 5, 60),
+        ("max_participants", video.max_participants, 2, 100),
+        ("attended_pct", video.attended_pct, 1, 100),
+    ):
+        if not least <= value <= most:
+            raise ConfigError(f"[video] {key}: expected {least}-{most}, got {value}")
+    if s.ai.base_url and urlsplit(s.ai.base_url).scheme not in {"http", "https"}:
+        raise ConfigError(f"[ai] base_url: expected an http(s) URL or empty, got "
+                          f"{s.ai.base_url!r}")
+    if not s.ai.chat_model or not s.ai.transcribe_model:
+        raise ConfigError("[ai] chat_model and transcribe_model must not be empty")
+    if s.ai.timeout_seconds < 1:
+        raise ConfigError("[ai] timeout_seconds: must be at least 1")
 
 
 def _secret_key(env: Mapping[str, str], app: AppSettings, data_path: Path) -> str:
@@ -344,6 +406,8 @@ def load_settings(
         discord_token=env.get("DISCORD_BOT_TOKEN", ""),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        bbb_secret=env.get("BBB_SECRET", ""),
+        openai_api_key=env.get("OPENAI_API_KEY", ""),
     )
     settings = dataclasses.replace(partial, secrets=secrets)
     _validate(settings)

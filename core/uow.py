@@ -51,6 +51,12 @@ class UnitOfWork:
         self.notifications = 0  # outbox messages queued; the caller wakes the courier
 
     @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql": for the few queries that differ (full-text search)."""
+        bind = self._factory.kw.get("bind")
+        return str(bind.dialect.name) if bind is not None else "sqlite"
+
+    @property
     def session(self) -> AsyncSession:
         if self._session is None:
             raise RuntimeError("unit of work used outside 'async with'")

@@ -17,7 +17,8 @@ from core.uow import Database
 async def test_migrations_match_the_models(db: Database) -> None:
     async with db.engine.connect() as conn:
         diffs = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+            lambda sync: compare_metadata(MigrationContext.configure(
+                sync, opts={"include_name": migrate.include_name}), Base.metadata))
     assert diffs == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import core.models  # noqa: F401  (registers every table)
+from alphapeer.migrate import include_name
 from core.db import Base
 
 connection = context.config.attributes.get("connection")
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

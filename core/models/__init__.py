@@ -3,7 +3,7 @@
 from core.models.account import Identity, User, UserRole
 from core.models.availability import AvailabilityRule
 from core.models.booking import ACTIVE_STATUSES, Booking
-from core.models.catalogue import Course, CourseModule, CourseTeacher
+from core.models.catalogue import Course, CourseMaterial, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
 from core.models.external import ExternalBusy, ExternalCalendar
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
@@ -18,14 +18,25 @@ from core.models.money import (
 )
 from core.models.review import SessionReview
 from core.models.schedule import AvailabilityOverride, Reminder, TeacherSettings
+from core.models.session import (
+    AIQuestion,
+    Attendance,
+    Recording,
+    SessionMessage,
+    Transcript,
+    VideoRoom,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AIQuestion",
+    "Attendance",
     "AvailabilityOverride",
     "AvailabilityRule",
     "Booking",
     "Conversation",
     "Course",
+    "CourseMaterial",
     "CourseModule",
     "CourseTeacher",
     "ExternalBusy",
@@ -40,10 +51,14 @@ __all__ = [
     "Payment",
     "PayoutAccount",
     "ProviderEvent",
+    "Recording",
     "Reminder",
+    "SessionMessage",
     "SessionReview",
     "TeacherSettings",
+    "Transcript",
     "TransferReversal",
     "User",
     "UserRole",
+    "VideoRoom",
 ]

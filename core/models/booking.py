@@ -86,6 +86,10 @@ class Booking(Base):
     cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     cancel_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     late_cancel: Mapped[bool] = mapped_column(default=False)
+    # Recorded only when both agreed at booking (the teacher's standing choice, the student's
+    # choice on the confirmation step).
+    student_records: Mapped[bool] = mapped_column(default=False)
+    teacher_records: Mapped[bool] = mapped_column(default=False)
 
     @property
     def price(self) -> Money:

@@ -70,3 +70,24 @@ class CourseTeacher(Base):
     teacher_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+MATERIAL_KINDS = ("link", "document", "note")
+
+
+class CourseMaterial(Base):
+    """Reference material of a course (or one module): searched by /ask and the AI."""
+
+    __tablename__ = "course_material"
+    __table_args__ = (CheckConstraint(f"kind IN {MATERIAL_KINDS!r}", name="known_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
+                                           index=True)
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_module.id", ondelete="CASCADE"), default=None)
+    kind: Mapped[str] = mapped_column(String(12), default="note")
+    title: Mapped[str] = mapped_column(String(120))
+    url: Mapped[str | None] = mapped_column(String(500), default=None)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -34,6 +34,7 @@ class TeacherSettings(Base):
     min_notice_minutes: Mapped[int | None] = mapped_column(default=None)
     horizon_days: Mapped[int | None] = mapped_column(default=None)
     offers_intro: Mapped[bool] = mapped_column(default=True)
+    records_sessions: Mapped[bool] = mapped_column(default=False)  # agrees to be recorded
 
 
 class AvailabilityOverride(Base):
