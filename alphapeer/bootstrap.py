@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ai.openai_assistant import OpenAIAssistant
+from core.ai_port import Assistant
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db import create_engine
 from core.payment_port import PaymentProvider
 from core.uow import Database
+from core.video_port import VideoProvider
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Registry
 from payments.sandbox import SandboxProvider
 from payments.stripe_provider import StripeProvider
+from video.bbb import BBBProvider
+from video.jitsi import JitsiProvider
 
 
 @dataclass
@@ -23,12 +28,15 @@ class Container:
     registry: Registry
     dispatcher: Dispatcher
     payments: PaymentProvider
+    video: VideoProvider
+    assistant: Assistant | None  # None: AI is off
 
     async def close(self) -> None:
-        """Release the provider's HTTP connections (the database is disposed separately)."""
-        close = getattr(self.payments, "close", None)
-        if close is not None:
-            await close()
+        """Release the providers' HTTP connections (the database is disposed separately)."""
+        for client in (self.payments, self.video, self.assistant):
+            close = getattr(client, "close", None)
+            if close is not None:
+                await close()
 
 
 def build_provider(settings: Settings, clock: Clock) -> PaymentProvider:
@@ -37,6 +45,20 @@ def build_provider(settings: Settings, clock: Clock) -> PaymentProvider:
                               settings.secrets.stripe_webhook_secret,
                               settings.payments.stripe_api_base, clock.now)
     return SandboxProvider(settings.web.public_url)
+
+
+def build_video(settings: Settings) -> VideoProvider:
+    if settings.video.provider == "bbb":
+        return BBBProvider(settings.video.bbb_url, settings.secrets.bbb_secret)
+    return JitsiProvider(settings.video.jitsi_url, settings.secrets.secret_key)
+
+
+def build_assistant(settings: Settings) -> Assistant | None:
+    ai = settings.ai
+    if not ai.base_url:
+        return None
+    return OpenAIAssistant(ai.base_url, settings.secrets.openai_api_key, ai.chat_model,
+                           ai.transcribe_model, timeout=ai.timeout_seconds)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
@@ -49,4 +71,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     db = Database(engine, clock or SystemClock(), settings)
     registry = build_registry()
     return Container(settings, db, registry, Dispatcher(db, registry),
-                     build_provider(settings, db.clock))
+                     build_provider(settings, db.clock), build_video(settings),
+                     build_assistant(settings))

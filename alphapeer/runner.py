@@ -21,6 +21,7 @@ from core.uow import Database
 from handlers.reply import Reply
 from scheduling.courier import Courier, Sender
 from scheduling.scheduler import build_scheduler
+from scheduling.session_jobs import QuestionWorker
 from web_callbacks.app import Webhook, create_app
 
 log = logging.getLogger("alphapeer.run")
@@ -52,7 +53,8 @@ async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRu
         if app.dispatcher.after_commit is not None:
             app.dispatcher.after_commit()
 
-    runner = web.AppRunner(create_app(app.db, webhooks, app.payments, wake), access_log=None)
+    runner = web.AppRunner(create_app(app.db, webhooks, app.payments, wake, app.video),
+                           access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     try:
@@ -118,7 +120,7 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
         courier = _start_courier(app, senders, stack)
         if settings.scheduler.enabled:
             scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds, courier.wake,
-                                        app.payments)
+                                        app.payments, app.video, app.assistant)
             scheduler.start()
             stack.callback(scheduler.shutdown, wait=False)
         for surface in surfaces:
@@ -146,13 +148,23 @@ def _start_courier(
     app: Container, senders: dict[str, Sender], stack: contextlib.AsyncExitStack
 ) -> Courier:
     courier = Courier(app.db, senders)
+    tasks = [asyncio.create_task(courier.run(), name="courier")]
     app.dispatcher.after_commit = courier.wake
-    task = asyncio.create_task(courier.run(), name="courier")
+    if app.assistant is not None:  # /ask answers as soon as the question is committed
+        worker = QuestionWorker(app.db, app.assistant, courier.wake)
+        tasks.append(asyncio.create_task(worker.run(), name="questions"))
+
+        def wake_both() -> None:
+            courier.wake()
+            worker.wake()
+
+        app.dispatcher.after_commit = wake_both
 
     async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await courier.deliver_due()  # last round: what was queued just before stopping
 
     stack.push_async_callback(stop)

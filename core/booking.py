@@ -27,7 +27,7 @@ from core.errors import (
     StudentBusy,
 )
 from core.escrow import charge_late_cancel, paid_payment, refund_unreleased
-from core.models import ACTIVE_STATUSES, Booking, Course, User
+from core.models import ACTIVE_STATUSES, Booking, Course, TeacherSettings, User
 from core.money import Money
 from core.reminder import plan_reminders
 from core.text import clean_line
@@ -47,6 +47,24 @@ class BookingView:
 INTRO_MINUTES = 15
 
 
+async def teacher_records(uow: UnitOfWork, teacher_id: int) -> bool:
+    """The teacher's standing agreement to have sessions recorded."""
+    return bool(await uow.session.scalar(select(TeacherSettings.records_sessions).where(
+        TeacherSettings.user_id == teacher_id)))
+
+
+async def toggle_teacher_records(uow: UnitOfWork, teacher: User) -> bool:
+    """Switch the teacher's agreement to recordings; returns whether they now agree.
+    Sessions already booked keep what was agreed at booking."""
+    row = await uow.session.get(TeacherSettings, teacher.id, with_for_update=True)
+    if row is None:
+        row = TeacherSettings(user_id=teacher.id, buffer_minutes=0, offers_intro=True,
+                              records_sessions=False)
+        uow.session.add(row)
+    row.records_sessions = not row.records_sessions
+    return row.records_sessions
+
+
 async def hold_slot(
     uow: UnitOfWork,
     student: User,
@@ -55,8 +73,10 @@ async def hold_slot(
     starts_at: datetime,
     *,
     intro: bool = False,
+    record: bool = False,
 ) -> Booking:
-    """Reserve a slot for ``student`` until the hold lapses or is paid.
+    """Reserve a slot for ``student`` until the hold lapses or is paid. ``record``: the
+    student agrees to a recording (made only if the teacher agrees too).
 
     A free intro (15 minutes, no payment) is confirmed at once; one per student and teacher.
     """
@@ -102,6 +122,8 @@ async def hold_slot(
         currency=course.currency,
         hold_expires_at=None if intro else now + timedelta(minutes=cfg.hold_minutes),
         created_at=now,
+        student_records=record,
+        teacher_records=await teacher_records(uow, teacher_id),
     )
     try:
         async with uow.session.begin_nested():

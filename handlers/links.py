@@ -48,3 +48,14 @@ def payouts_url(settings: Settings, user_id: int, now: datetime) -> str:
     token = sign_token(settings.secrets.secret_key, PAYOUTS, str(user_id),
                        now + timedelta(hours=PAYOUTS_LINK_HOURS))
     return f"{settings.web.public_url.rstrip('/')}/payouts/{token}"
+
+
+RECORDING = "recording"
+RECORDING_LINK_DAYS = 30
+
+
+def recording_url(settings: Settings, recording_id: int, user_id: int, now: datetime) -> str:
+    """One person's private link to a recording; the route re-checks they may watch it."""
+    token = sign_token(settings.secrets.secret_key, RECORDING, f"{recording_id}:{user_id}",
+                       now + timedelta(days=RECORDING_LINK_DAYS))
+    return f"{settings.web.public_url.rstrip('/')}/recording/{token}"

@@ -25,7 +25,10 @@ from core.payout import (
 )
 from core.reminder import claim_due_reminders
 from core.uow import Database
+from core.video import close_room
+from core.video_port import VideoProvider
 from handlers.announce import followup_message, reminder_message
+from scheduling.session_jobs import announce_closed
 
 log = logging.getLogger("alphapeer.jobs")
 
@@ -48,12 +51,19 @@ async def send_due_reminders(db: Database) -> int:
     return len(due)
 
 
-async def send_followups(db: Database) -> int:
-    """Ask both people of each session that just ended whether it happened."""
+async def send_followups(db: Database, video: VideoProvider | None = None) -> int:
+    """Sessions that just ended: decided from attendance where the video provider measures
+    it (a rating prompt, or the question if it is unclear); otherwise ask both people."""
     async with db.uow() as uow:
         ended = await claim_followups(uow)
         if not ended:
             return 0
+        if video is not None and video.tracks_attendance:
+            for booking in ended:
+                closed = await close_room(uow, booking.id)
+                if closed is not None:
+                    await announce_closed(uow, closed)
+            return len(ended)
         people = {u.id: u for u in (await uow.session.scalars(select(User).where(
             User.id.in_({b.student_id for b in ended} | {b.teacher_id for b in ended})))).all()}
         titles = dict((await uow.session.execute(select(Course.id, Course.title).where(

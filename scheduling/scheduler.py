@@ -8,8 +8,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.ai_port import Assistant
 from core.payment_port import PaymentProvider
 from core.uow import Database
+from core.video_port import VideoProvider
 from scheduling.calendar_fetch import refresh_external_calendars
 from scheduling.jobs import (
     apply_provider_events,
@@ -17,6 +19,12 @@ from scheduling.jobs import (
     send_followups,
     send_money_out,
     sweep_expired_holds,
+)
+from scheduling.session_jobs import (
+    answer_questions,
+    poll_attendance,
+    reconcile_recordings,
+    transcribe_recordings,
 )
 
 log = logging.getLogger("alphapeer.scheduler")
@@ -31,9 +39,14 @@ async def _guarded(job: Any, db: Database) -> None:
 
 def build_scheduler(
     db: Database, sweep_seconds: int, wake_courier: Callable[[], None] | None = None,
-    provider: PaymentProvider | None = None,
+    provider: PaymentProvider | None = None, video: VideoProvider | None = None,
+    assistant: Assistant | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def wake(count: int) -> None:
+        if count and wake_courier is not None:
+            wake_courier()
 
     async def money(db: Database) -> None:
         """Webhook events still to apply (a crash, or waiting for an earlier one), then
@@ -46,16 +59,32 @@ def build_scheduler(
             wake_courier()
 
     async def messages(db: Database) -> None:
-        """Reminders and after-session questions: queued in the outbox, then delivered."""
-        queued = await send_due_reminders(db) + await send_followups(db)
-        if queued and wake_courier is not None:
-            wake_courier()
+        """Reminders and after-session results or questions: queued, then delivered."""
+        wake(await send_due_reminders(db) + await send_followups(db, video))
+
+    async def attendance(db: Database) -> None:
+        """Who is in each running room (the evidence that a session happened)."""
+        if video is not None:
+            await poll_attendance(db, video)
+
+    async def recordings(db: Database) -> None:
+        """Recordings whose callback was lost, then transcripts and summaries."""
+        if video is not None:
+            wake(await reconcile_recordings(db, video)
+                 + await transcribe_recordings(db, video, assistant))
+
+    async def questions(db: Database) -> None:
+        """/ask questions left over (a retry, or a process that stopped mid-way)."""
+        wake(await answer_questions(db, assistant))
 
     jobs = ((messages, sweep_seconds, "send_messages"),
             (sweep_expired_holds, sweep_seconds, "sweep_expired_holds"),
             (money, sweep_seconds, "send_money_out"),
             (refresh_external_calendars, db.settings.calendars.refresh_seconds,
-             "refresh_external_calendars"))
+             "refresh_external_calendars"),
+            (attendance, db.settings.video.attendance_poll_seconds, "poll_attendance"),
+            (recordings, max(sweep_seconds, 60), "recordings"),
+            (questions, sweep_seconds, "answer_questions"))
     for job, seconds, name in jobs:
         # One run at a time per process; a late tick is merged, never queued up.
         scheduler.add_job(_guarded, "interval", seconds=seconds, args=(job, db), id=name,

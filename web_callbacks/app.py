@@ -6,7 +6,6 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -15,18 +14,19 @@ from sqlalchemy import text
 from core.booking import list_calendar_bookings
 from core.errors import NotFound
 from core.invite import InviteFacts, feed
-from core.models import Booking, User
+from core.models import User
 from core.payment_port import PaymentProvider
 from core.signing import verify_token
-from core.timezone import format_local
 from core.uow import Database
-from handlers.links import CALENDAR, JOIN
+from core.video_port import VideoProvider
+from handlers.links import CALENDAR
 from payments.sandbox import SandboxProvider
 from payments.stripe_provider import StripeProvider
+from video.jitsi import JitsiProvider
 from web_callbacks import stripe_webhook
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
-from web_callbacks.pages import html_page, rows
 from web_callbacks.payouts import payout_routes
+from web_callbacks.video import video_routes
 
 log = logging.getLogger("alphapeer.web")
 DB_KEY: web.AppKey[Database] = web.AppKey("db", Database)
@@ -43,30 +43,6 @@ async def healthz(request: web.Request) -> web.Response:
         log.warning("health check failed: %s", exc)
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
-
-
-async def join(request: web.Request) -> web.Response:
-    """A participant's own signed link to the session's video room."""
-    db = request.app[DB_KEY]
-    try:
-        subject = verify_token(
-            db.settings.secrets.secret_key, JOIN, request.match_info["token"], db.clock.now()
-        )
-        booking_id = int(subject.split(":", 1)[0])
-    except (NotFound, ValueError):
-        return html_page(
-            "Link expired", "<p>This join link is invalid or the session has ended.</p>", 404
-        )
-    async with db.uow() as uow:
-        booking = await uow.session.get(Booking, booking_id)
-    if booking is None or booking.status != "confirmed":
-        return html_page("No session", "<p>This session is not on any more.</p>", 410)
-    opens = format_local(booking.starts_at - timedelta(minutes=15), "UTC", with_date=False)
-    body = (
-        f"<div class=box>{rows([('Session', f'#{booking.id}'), ('Room opens', opens + ' UTC')])}"
-        "</div><p>The video room opens here 15 minutes before the start.</p>"
-    )
-    return html_page(f"Join session #{booking.id}", body)
 
 
 async def calendar_feed(request: web.Request) -> web.Response:
@@ -129,8 +105,10 @@ def create_app(
     webhooks: tuple[Webhook, ...] = (),
     payments: PaymentProvider | None = None,
     after_commit: Callable[[], None] | None = None,
+    video: VideoProvider | None = None,
 ) -> web.Application:
-    """``payments`` defaults to the sandbox; ``after_commit`` wakes the outbox courier."""
+    """``payments`` defaults to the sandbox and ``video`` to Jitsi links; ``after_commit``
+    wakes the outbox courier."""
     app = web.Application(client_max_size=1024**2)
     app[DB_KEY] = db
     provider = payments or SandboxProvider(db.settings.web.public_url)
@@ -150,7 +128,9 @@ def create_app(
             await applier.idle()
 
         app.on_shutdown.append(finish)
-    app.router.add_get("/join/{token}", join)
+    app.router.add_routes(video_routes(
+        db, video or JitsiProvider(db.settings.video.jitsi_url, db.settings.secrets.secret_key),
+        after_commit))
     app.router.add_get("/calendar/{token}", calendar_feed)
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))

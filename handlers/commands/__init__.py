@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.commands import (
+    ask,
     attended,
     availability,
     book,
@@ -22,6 +23,8 @@ from handlers.commands import (
     review,
     start,
     taxreport,
+    thread,
+    transcripts,
 )
 from handlers.registry import Registry
 
@@ -30,7 +33,8 @@ def build_registry() -> Registry:
     registry = Registry()
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
                    profile, availability, link, outbox, attended, review,
-                   earnings, payouts, releases, refund, taxreport):
+                   earnings, payouts, releases, refund, taxreport, thread, ask,
+                   transcripts):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     return registry

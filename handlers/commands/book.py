@@ -13,6 +13,7 @@ from core.booking import (
     hold_slot,
     list_intro_partners,
     reschedule_booking,
+    teacher_records,
 )
 from core.catalogue import find_course_by_slug, get_published_course, list_course_teachers
 from core.catalogue import list_courses as list_published
@@ -48,6 +49,7 @@ TEACHERS_PER_PAGE = 3
 DAYS_PER_PAGE = 12  # four rows of three, leaving a row for navigation
 TIMES_PER_PAGE = 16
 BACK = "back"
+RECORD = "rec"
 ANY = "any"
 
 
@@ -385,21 +387,40 @@ async def ask_confirm(ctx: Ctx) -> Prompt:
             "Both of you will be told, with an updated calendar invite.",
             ((Choice("✅ Move it", "ok"), Choice("‹ Change time", BACK)),),
         )
+    record_row, record_note = await _recording_choice(ctx, teacher)
     if ctx.data.get("intro"):
         return Prompt(
             f"Your free intro:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
             f"🗓 {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)}; "
             f"{theirs} for {teacher.display_name})\n⏱ {INTRO_MINUTES} minutes · free, "
-            "no payment",
-            ((Choice("🎁 Book free intro", "ok"), Choice("‹ Change time", BACK)),),
+            f"no payment{record_note}",
+            ((Choice("🎁 Book free intro", "ok"), Choice("‹ Change time", BACK)), *record_row),
         )
     return Prompt(
         f"Please check your session:\n\n📘 {course.title}\n👩‍🏫 {teacher.display_name}\n"
         f"🗓 {format_local(when, ctx.user.timezone)} ({zone_note(ctx.user)}; "
         f"{theirs} for {teacher.display_name})\n⏱ {course.session_minutes} minutes\n"
-        f"💳 {course.price}\n\nI'll hold this time for {hold} minutes while you pay.",
-        ((Choice("✅ Hold & pay", "ok"), Choice("‹ Change time", BACK)),),
+        f"💳 {course.price}{record_note}\n\nI'll hold this time for {hold} minutes while "
+        "you pay.",
+        ((Choice("✅ Hold & pay", "ok"), Choice("‹ Change time", BACK)), *record_row),
     )
+
+
+async def _recording_choice(ctx: Ctx, teacher: User
+                            ) -> tuple[tuple[tuple[Choice, ...], ...], str]:
+    """The recording toggle: recorded only if both agree; the teacher's choice is standing."""
+    if ctx.settings.video.provider != "bbb":
+        return (), ""  # Jitsi rooms are never recorded
+    wanted = bool(ctx.data.get("record"))
+    agrees = await teacher_records(ctx.uow, teacher.id)
+    if not wanted:
+        note = "\n🎥 Not recorded"
+    elif agrees:
+        note = "\n🎥 Recorded (you both agreed) · transcript and AI summary afterwards"
+    else:
+        note = f"\n🎥 Not recorded: {teacher.display_name} doesn't record sessions"
+    label = "🎥 Don't record" if wanted else "🎥 Record it"
+    return ((Choice(label, RECORD),),), note
 
 
 async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
@@ -407,6 +428,9 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
         for key in ("slot", "day", "page"):
             ctx.data.pop(key, None)
         return Goto("day")
+    if inp.value == RECORD and not ctx.data.get("moving"):
+        ctx.data["record"] = not ctx.data.get("record")
+        return Stay()
     if inp.value != "ok":
         return Reject("Tap “Hold & pay” to continue, or “Change time”.")
     when = _from_minute(ctx.data["slot"])
@@ -421,6 +445,7 @@ async def on_confirm(ctx: Ctx, inp: Input) -> Outcome:
             int(ctx.data["teacher_id"]),
             when,
             intro=bool(ctx.data.get("intro")),
+            record=bool(ctx.data.get("record")),
         )
     except DomainError as exc:
         # Lost a race or changed meanwhile: show what is still free that day.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.account import list_identities, rename, set_notify_via, set_timezone
-from core.booking import count_sessions_taught
+from core.booking import count_sessions_taught, teacher_records, toggle_teacher_records
 from core.errors import InvalidInput
 from core.linking import platform_name
 from core.models.schedule import REMINDER_KINDS
@@ -39,6 +39,10 @@ async def card(ctx: Ctx, note: str | None = None) -> Reply:
         rated = (await teacher_reputations(ctx.uow, [user.id]))[user.id]
         taught = (await count_sessions_taught(ctx.uow, [user.id]))[user.id]
         lines.insert(2, f"As a teacher: {rated} from students · {taught} sessions taught")
+        records = await teacher_records(ctx.uow, user.id)
+        lines.insert(3, "Recording: " + ("you agree to sessions being recorded when the "
+                                         "student agrees too" if records else
+                                         "your sessions are not recorded"))
     if note:
         lines.insert(0, note + "\n")
     return Reply(
@@ -52,6 +56,8 @@ async def card(ctx: Ctx, note: str | None = None) -> Reply:
             (
                 Button("⏰ Reminders", action=payload.command("profile", "reminders")),
                 Button("🔗 Link another app", action=payload.command("link")),
+                *((Button("🎥 Recording on/off", action=payload.command("profile", "recording")),)
+                  if "teacher" in user.role_names else ()),
             ),
         ),
         replace=ctx.clicked,
@@ -61,6 +67,11 @@ async def card(ctx: Ctx, note: str | None = None) -> Reply:
 
 async def on_start(ctx: Ctx, args: str) -> Finish | None:
     field = args.strip().lower()
+    if field == "recording" and "teacher" in ctx.user.role_names:
+        on = await toggle_teacher_records(ctx.uow, ctx.user)
+        return Finish((await card(ctx, "🎥 Recording " + (
+            "on: sessions are recorded when the student agrees too (for a transcript and an "
+            "AI summary)." if on else "off: your sessions are not recorded.")),))
     if field in FIELDS:
         ctx.data["field"] = field
         return None

@@ -19,6 +19,9 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+NEW_FLAGS = (("booking", "student_records"), ("booking", "teacher_records"),
+             ("teacher_settings", "records_sessions"))
+
 
 def _create_search() -> None:
     """SQLite: an FTS5 index kept in step by triggers; PostgreSQL: a GIN index on tsvector."""
@@ -152,15 +155,11 @@ def upgrade() -> None:
     with op.batch_alter_table('transcript', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transcript_booking_id'), ['booking_id'], unique=False)
 
-    with op.batch_alter_table('booking', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('student_records', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column('teacher_records', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-
-    with op.batch_alter_table('teacher_settings', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('records_sessions', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # Plain ALTER TABLE on both databases: a SQLite batch rebuild of ``booking`` would drop
+    # its overlap triggers.
+    for table, column in NEW_FLAGS:
+        op.add_column(table, sa.Column(column, sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
 
     op.create_table('ai_question',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -188,12 +187,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_search()
-    with op.batch_alter_table('teacher_settings', schema=None) as batch_op:
-        batch_op.drop_column('records_sessions')
-
-    with op.batch_alter_table('booking', schema=None) as batch_op:
-        batch_op.drop_column('teacher_records')
-        batch_op.drop_column('student_records')
+    for table, column in NEW_FLAGS:  # SQLite ≥ 3.35 drops a column in place
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
     with op.batch_alter_table('transcript', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transcript_booking_id'))

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible assistant behind core.ai_port."""

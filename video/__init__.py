@@ -1,0 +1,1 @@
+"""Video providers behind core.video_port: BigBlueButton and Jitsi."""
