@@ -135,7 +135,8 @@ async def test_forged_end_and_recording_callbacks_change_nothing(
     real = urlsplit(next(p for c, p in venv.bbb.calls if c == "create")["meta_endCallbackUrl"])
     status, _, body = await venv.get(f"{venv.base}{real.path}")  # genuine token, still running
     assert status == 200 and body == "still running"
-    forged = sign_recording_callback("not-the-shared-secret-but-just-as-long", venv.meeting(booking), "rec-1")
+    forged = sign_recording_callback("not-the-shared-secret-but-just-as-long",
+                                     venv.meeting(booking), "rec-1")
     async with venv.http.post(f"{venv.base}/video/recording-ready",
                               data={"signed_parameters": forged}) as resp:
         assert resp.status == 401
