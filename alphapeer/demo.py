@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from core.account import find_user_by_identity, grant_role
 from core.availability import booking_window, list_free_slots, set_weekly_availability
-from core.booking import confirm_booking, hold_slot
-from core.models import Course, CourseModule, CourseTeacher, Identity, User
+from core.booking import confirm_booking, hold_slot, toggle_teacher_records
+from core.models import Course, CourseMaterial, CourseModule, CourseTeacher, Identity, User
 from core.uow import Database, UnitOfWork
 from core.windows import Window
 
@@ -92,6 +92,40 @@ COURSES = (
     ),
 )
 
+# Reference material per course (module position or None, kind, title, link, text): what
+# /ask searches when AI is off, and the context it is given when AI is on.
+MATERIALS = {
+    "python-from-zero": (
+        (1, "note", "Names and values", None,
+         "A variable is a name bound to a value. Types: int, float, str, bool, list, dict."),
+        (2, "note", "Loops", None,
+         "Use for to loop over a list or a range; while repeats until a condition is false. "
+         "break leaves a loop, continue skips to the next round."),
+        (3, "note", "Functions and decorators", None,
+         "def defines a function; return gives back a value. A decorator wraps a function "
+         "to add behaviour, for example timing or logging."),
+        (4, "link", "Reading and writing files",
+         "https://docs.python.org/3/tutorial/inputoutput.html#reading-and-writing-files",
+         "Open a file with open() inside a with statement; iterate over the file object "
+         "to read it line by line."),
+    ),
+    "conversational-spanish": (
+        (1, "note", "Greetings", None,
+         "Hola, buenos días, buenas tardes, buenas noches. ¿Cómo estás? Mucho gusto."),
+        (3, "note", "Ordering food", None,
+         "Quisiera… (I would like), la cuenta, por favor (the bill, please)."),
+    ),
+    "sql-data-analysis": (
+        (2, "note", "Joins", None,
+         "INNER JOIN keeps matching rows; LEFT JOIN keeps every row of the left table."),
+        (4, "link", "Window functions",
+         "https://www.postgresql.org/docs/current/tutorial-window.html",
+         "A window function computes over related rows without collapsing them: "
+         "ROW_NUMBER, RANK, running totals with SUM() OVER (ORDER BY ...)."),
+    ),
+}
+RECORDING_TEACHERS = ("maya", "carlos", "ken", "ada")  # agree to recordings (demo)
+
 WEEKDAYS = (0, 1, 2, 3, 4)
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 AVAILABILITY = {
@@ -151,10 +185,14 @@ async def seed_demo(db: Database) -> bool:
             )
             uow.session.add(course)
             await uow.session.flush()
+            module_rows = [CourseModule(course_id=course.id, position=i + 1, title=m)
+                           for i, m in enumerate(modules)]
+            uow.session.add_all(module_rows)
+            await uow.session.flush()
             uow.session.add_all(
-                CourseModule(course_id=course.id, position=i + 1, title=m)
-                for i, m in enumerate(modules)
-            )
+                CourseMaterial(course_id=course.id, module_id=module_rows[pos - 1].id,
+                               kind=kind, title=name, url=url, body=body, created_at=now)
+                for pos, kind, name, url, body in MATERIALS.get(slug, ()))
             uow.session.add_all(
                 CourseTeacher(course_id=course.id, teacher_id=users[t].id, approved_at=now)
                 for t in teachers
@@ -163,6 +201,8 @@ async def seed_demo(db: Database) -> bool:
         for key, windows in AVAILABILITY.items():
             await set_weekly_availability(uow, users[key], windows)
         await uow.session.flush()
+        for key in RECORDING_TEACHERS:
+            await toggle_teacher_records(uow, users[key])
         # One paid session for Sam, so /mybookings has something to show.
         start, end = booking_window(uow)
         python = courses["python-from-zero"]
@@ -176,7 +216,7 @@ async def seed_demo(db: Database) -> bool:
         )
         if slots:
             booking = await hold_slot(
-                uow, users["sam"], python.id, users["maya"].id, slots[0].starts_at
+                uow, users["sam"], python.id, users["maya"].id, slots[0].starts_at, record=True
             )
             await confirm_booking(uow, booking.id)
     return True

@@ -81,7 +81,8 @@ def room_spec(uow: UnitOfWork, booking: Booking, course_title: str) -> RoomSpec:
         name=f"{what} · session #{booking.id}",
         record=booking.student_records and booking.teacher_records,
         duration_minutes=minutes,
-        max_participants=settings.video.max_participants,
+        # An intro is the visitor and the teacher; lessons leave room for the admin.
+        max_participants=2 if booking.kind == "intro" else settings.video.max_participants,
         logout_url=f"{base}/video/left",
         end_callback_url=f"{base}/video/end/{booking.id}/{end_token(secret, booking.id)}",
         recording_ready_url=f"{base}/video/recording-ready",

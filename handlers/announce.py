@@ -39,6 +39,16 @@ def _invite_reply(facts: InviteFacts, body: str, *, cancelled: bool) -> Reply:
     return Reply(text, file_name=file_name(facts.booking), file=body.encode())
 
 
+def video_note(settings: Settings, booking: Booking) -> str:
+    """What the video room will and won't do, said before the session."""
+    if settings.video.provider != "bbb":
+        return ("🎥 Video by a private Jitsi room: no recording and no attendance tracking, "
+                "so afterwards you'll both be asked whether it happened.")
+    if booking.student_records and booking.teacher_records:
+        return "🎥 Recorded (you both agreed): transcript and AI summary afterwards."
+    return "🎥 Not recorded. Attendance in the room is measured and confirms the session."
+
+
 async def booked_reply(ctx: Ctx, booking: Booking) -> list[Reply]:
     """Confirmation and calendar invite for the booker; the teacher gets both by outbox."""
     facts, teacher, _student = await _facts(ctx.uow, booking)
@@ -52,7 +62,7 @@ async def booked_reply(ctx: Ctx, booking: Booking) -> list[Reply]:
         f"✅ Booked your {_what(booking)} #{booking.id}: {facts.course_title} with "
         f"{teacher.display_name}, {format_local(booking.starts_at, ctx.user.timezone)} "
         "(your time).\nI'll remind you 24 hours and 1 hour before, and send a join button "
-        "15 minutes before it starts.",
+        f"15 minutes before it starts.\n{video_note(ctx.settings, booking)}",
         ((Button("📋 My bookings", action=payload.command("mybookings")),),),
         tone="success", replace=ctx.clicked)
     return [confirmation, _invite_reply(facts, ics, cancelled=False)]
