@@ -49,9 +49,12 @@ async def course_in_focus(uow: UnitOfWork, user: User, booking_id: int | None) -
             return await uow.session.get(Course, booking.course_id)
     now = uow.clock.now()
     mine = (Booking.student_id == user.id) | (Booking.teacher_id == user.id)
-    nearest = (await uow.session.scalars(
-        select(Booking.course_id).where(mine, Booking.status.in_(("confirmed", "completed")))
-        .order_by((Booking.starts_at < now).asc(), Booking.starts_at.desc()).limit(1))).first()
+    booked = select(Booking.course_id).where(
+        mine, Booking.status.in_(("confirmed", "completed"))).limit(1)
+    nearest = (await uow.session.scalars(booked.where(Booking.starts_at >= now).order_by(
+        Booking.starts_at))).first()  # the next session, else the latest one
+    if nearest is None:
+        nearest = (await uow.session.scalars(booked.order_by(Booking.starts_at.desc()))).first()
     if nearest is None:
         nearest = (await uow.session.scalars(select(Course.id).where(
             Course.creator_id == user.id).order_by(Course.id).limit(1))).first()
