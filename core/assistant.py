@@ -3,7 +3,7 @@
 With an AI server configured, a question is stored and answered after the turn commits
 (no network call inside a chat turn). Without one, the course materials are searched and
 the person is told that AI is off. Context comes from the course (its modules and
-materials) and the person's declared interests, never from private conversations.
+materials), never from private conversations.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core.ai_port import ChatMessage
+from core.lease import lease, lease_free
 from core.models import AIQuestion, Booking, Course, CourseMaterial, CourseModule, User
 from core.search import matching_ids, search_words
 from core.text import clean_line
@@ -109,11 +110,6 @@ async def course_context(uow: UnitOfWork, course: Course | None, question: str) 
     return "\n".join(line for line in lines if line)
 
 
-def _interests(user: User) -> str:
-    interests = getattr(user, "interests", None) or []
-    return f" Their declared interests: {', '.join(interests)}." if interests else ""
-
-
 @dataclass(frozen=True)
 class PendingQuestion:
     id: int
@@ -124,29 +120,20 @@ class PendingQuestion:
 async def claim_questions(uow: UnitOfWork, *, limit: int = 10) -> list[PendingQuestion]:
     """Questions waiting for the AI, each leased to one worker, with their prompts."""
     now = uow.clock.now()
-    ids = list((await uow.session.scalars(select(AIQuestion.id).where(
-        AIQuestion.status == "pending", AIQuestion.next_attempt_at <= now,
-        (AIQuestion.claimed_until.is_(None)) | (AIQuestion.claimed_until < now))
-        .order_by(AIQuestion.id).limit(limit))).all())
+    ready = AIQuestion.status == "pending"
+    won = await lease(uow, AIQuestion, select(AIQuestion.id).where(
+        ready, AIQuestion.next_attempt_at <= now, lease_free(AIQuestion.claimed_until, now))
+        .order_by(AIQuestion.id).limit(limit), ready, LEASE)
     claimed: list[PendingQuestion] = []
-    for question_id in ids:
-        won = await uow.session.execute(
-            update(AIQuestion).where(
-                AIQuestion.id == question_id, AIQuestion.status == "pending",
-                (AIQuestion.claimed_until.is_(None)) | (AIQuestion.claimed_until < now))
-            .values(claimed_until=now + LEASE, attempts=AIQuestion.attempts + 1),
-            execution_options={"synchronize_session": False})
-        if int(getattr(won, "rowcount", 0) or 0) != 1:
-            continue
+    for question_id in won:
         row = await uow.session.get(AIQuestion, question_id, populate_existing=True)
         assert row is not None
-        user = await uow.session.get(User, row.user_id)
         course = await uow.session.get(Course, row.course_id) if row.course_id else None
         context = await course_context(uow, course, row.question)
         system = ("You are Alpha Peer's course assistant for a student or teacher who is stuck. "
                   "Answer briefly and concretely, in the language of the question, using the "
                   "course context when it helps. Suggest asking their teacher for anything "
-                  f"you cannot answer.{_interests(user) if user else ''}\n\n{context}")
+                  f"you cannot answer.\n\n{context}")
         claimed.append(PendingQuestion(row.id, row.user_id, [
             ChatMessage("system", system), ChatMessage("user", row.question)]))
     return claimed

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from core.db import is_valid_id
 from core.errors import BookingStateError, InvalidInput, NotFound
+from core.lease import changed_one
 from core.models import Booking, User
 from core.uow import UnitOfWork
 
@@ -46,7 +47,7 @@ async def claim_followups(uow: UnitOfWork, *, limit: int = 200) -> list[Booking]
         won = await uow.session.execute(
             update(Booking).where(Booking.id == booking_id, Booking.followup_at.is_(None))
             .values(followup_at=now), execution_options={"synchronize_session": False})
-        if int(getattr(won, "rowcount", 0) or 0) == 1:
+        if changed_one(won):
             booking = await uow.session.get(Booking, booking_id, populate_existing=True)
             assert booking is not None
             claimed.append(booking)

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.lease import changed_one
 from core.models import InboundUpdate
 from core.uow import UnitOfWork
 
@@ -21,10 +20,9 @@ async def store_updates(
     """Record updates; returns (row id, update id) for the ones not seen before."""
     if not updates:
         return []
-    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = uow.clock.now()
     stmt = (
-        insert(InboundUpdate)
+        uow.insert(InboundUpdate)
         .values(
             [
                 {"platform": platform, "update_id": uid, "payload": payload, "received_at": now}
@@ -46,7 +44,7 @@ async def claim_update(uow: UnitOfWork, row_id: int) -> bool:
         .values(handled_at=uow.clock.now()),
         execution_options={"synchronize_session": False},
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    return changed_one(result)
 
 
 async def list_unhandled(

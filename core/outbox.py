@@ -7,8 +7,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
+from core.lease import changed_one, lease, lease_free
 from core.models import Identity, OutboxMessage, User
 from core.uow import UnitOfWork
 
@@ -121,26 +122,14 @@ async def claim_due(
             OutboxMessage.failed_at.is_(None),
             OutboxMessage.platform.in_(platforms),
             OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            lease_free(OutboxMessage.claimed_until, now),
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    ids = list((await uow.session.scalars(due)).all())
+    won = await lease(uow, OutboxMessage, due, OutboxMessage.sent_at.is_(None), LEASE)
     claimed: list[Delivery] = []
-    for message_id in ids:
-        won = await uow.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.sent_at.is_(None),
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
-            .values(claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1),
-            execution_options={"synchronize_session": False},
-        )
-        if int(getattr(won, "rowcount", 0) or 0) != 1:
-            continue
+    for message_id in won:
         row = (
             await uow.session.execute(
                 select(OutboxMessage, Identity.external_id)
@@ -257,7 +246,7 @@ async def retry_failed(uow: UnitOfWork, message_id: int) -> bool:
         .values(failed_at=None, attempts=0, next_attempt_at=uow.clock.now(), last_error=None),
         execution_options={"synchronize_session": False},
     )
-    if int(getattr(result, "rowcount", 0) or 0) == 1:
+    if changed_one(result):
         uow.notifications += 1
         return True
     return False

@@ -12,8 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import ledger
@@ -102,15 +100,14 @@ async def record_checkout(uow: UnitOfWork, booking: Booking, provider: str, ref:
 async def record_event(uow: UnitOfWork, event: PaymentEvent, payload: dict[str, Any]
                        ) -> int | None:
     """Store a verified event once under its provider id; None when it was seen before."""
-    dialect = uow.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     # One statement: a repeat (or a racing delivery) inserts nothing and returns no id.
-    return await uow.session.scalar(
-        insert(ProviderEvent).values(
+    new_id: int | None = await uow.session.scalar(
+        uow.insert(ProviderEvent).values(
             provider=event.provider, event_id=event.event_id, type=event.type,
             payload=payload, received_at=uow.clock.now(), outcome="")
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(ProviderEvent.id))
+    return new_id
 
 
 async def handle_event(uow: UnitOfWork, event: PaymentEvent, payload: dict[str, Any]) -> str:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
 from core import ledger
 from core.alerts import tell_admins
+from core.lease import lease, lease_free
 from core.models import Booking, MoneyOut, Payment, PayoutAccount, TransferReversal, User
 from core.money import Money
 from core.outbox import notify
@@ -37,22 +38,15 @@ def _backoff(attempts: int) -> timedelta:
 
 async def claim_money_out(uow: UnitOfWork, provider: str, *, limit: int = 50) -> list[DueOut]:
     now = uow.clock.now()
-    ids = list((await uow.session.scalars(
-        select(MoneyOut.id).join(Payment, Payment.id == MoneyOut.payment_id)
-        .where(MoneyOut.status == "pending", MoneyOut.next_attempt_at <= now,
-               Payment.provider == provider,
-               or_(MoneyOut.claimed_until.is_(None), MoneyOut.claimed_until < now))
-        .order_by(MoneyOut.id).limit(limit))).all())
+    ready = MoneyOut.status == "pending"
+    won = await lease(uow, MoneyOut, select(MoneyOut.id)
+                      .join(Payment, Payment.id == MoneyOut.payment_id)
+                      .where(ready, MoneyOut.next_attempt_at <= now,
+                             Payment.provider == provider,
+                             lease_free(MoneyOut.claimed_until, now))
+                      .order_by(MoneyOut.id).limit(limit), ready, LEASE)
     due: list[DueOut] = []
-    for out_id in ids:
-        won = await uow.session.execute(
-            update(MoneyOut).where(MoneyOut.id == out_id, MoneyOut.status == "pending",
-                                   or_(MoneyOut.claimed_until.is_(None),
-                                       MoneyOut.claimed_until < now))
-            .values(claimed_until=now + LEASE, attempts=MoneyOut.attempts + 1),
-            execution_options={"synchronize_session": False})
-        if int(getattr(won, "rowcount", 0) or 0) != 1:
-            continue
+    for out_id in won:
         out = await uow.session.get(MoneyOut, out_id, populate_existing=True)
         payment = await uow.session.get(Payment, out.payment_id) if out else None
         assert out is not None and payment is not None

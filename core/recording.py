@@ -4,12 +4,11 @@ searchable by the people who were in the session."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
+from core.lease import lease, lease_free
 from core.models import Booking, Course, CourseModule, Recording, Transcript, User, VideoRoom
 from core.search import matching_ids, search_words
 from core.uow import UnitOfWork
@@ -37,8 +36,7 @@ async def record_recording(uow: UnitOfWork, provider: str, info: RecordingInfo
     if room is None or not room.record:
         return None
     now = uow.clock.now()
-    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-    new_id = await uow.session.scalar(insert(Recording).values(
+    new_id = await uow.session.scalar(uow.insert(Recording).values(
         booking_id=room.booking_id, provider=provider, record_id=info.record_id,
         playback_url=info.playback_url, media_url=info.media_url, status="ready",
         created_at=now, next_attempt_at=now, attempts=0,
@@ -93,21 +91,12 @@ async def module_of(uow: UnitOfWork, booking: Booking) -> CourseModule | None:
 async def claim_recordings(uow: UnitOfWork, *, limit: int = 5) -> list[Transcription]:
     """Recordings due for transcription, each leased so that one worker handles it."""
     now = uow.clock.now()
-    ids = list((await uow.session.scalars(
-        select(Recording.id).where(
-            Recording.status == "ready", Recording.next_attempt_at <= now,
-            (Recording.claimed_until.is_(None)) | (Recording.claimed_until < now))
-        .order_by(Recording.next_attempt_at).limit(limit))).all())
+    ready = Recording.status == "ready"
+    won = await lease(uow, Recording, select(Recording.id).where(
+        ready, Recording.next_attempt_at <= now, lease_free(Recording.claimed_until, now))
+        .order_by(Recording.next_attempt_at).limit(limit), ready, LEASE)
     claimed: list[Transcription] = []
-    for recording_id in ids:
-        won = await uow.session.execute(
-            update(Recording).where(
-                Recording.id == recording_id, Recording.status == "ready",
-                (Recording.claimed_until.is_(None)) | (Recording.claimed_until < now))
-            .values(claimed_until=now + LEASE, attempts=Recording.attempts + 1),
-            execution_options={"synchronize_session": False})
-        if int(getattr(won, "rowcount", 0) or 0) != 1:
-            continue
+    for recording_id in won:
         recording = await uow.session.get(Recording, recording_id, populate_existing=True)
         assert recording is not None
         booking = await uow.session.get(Booking, recording.booking_id)
@@ -152,7 +141,7 @@ async def defer_recording(uow: UnitOfWork, recording_id: int, error: str, *,
 class TranscriptHit:
     booking_id: int
     course_title: str
-    starts_at_iso: str
+    starts_at: datetime
     snippet: str
     recording_id: int
 
@@ -184,7 +173,7 @@ async def search_transcripts(uow: UnitOfWork, user: User, query: str, *, everyon
     if not everyone:
         stmt = stmt.where((Booking.student_id == user.id) | (Booking.teacher_id == user.id))
     rows = (await uow.session.execute(stmt)).all()
-    return [TranscriptHit(t.booking_id, title, starts.isoformat(), snippet(t.body, words),
+    return [TranscriptHit(t.booking_id, title, starts, snippet(t.body, words),
                           t.recording_id) for t, starts, title in rows]
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
+from core.lease import changed_one
 from core.models import ACTIVE_STATUSES, Booking, Course, Reminder, User
 from core.models.schedule import REMINDER_KINDS
 from core.uow import UnitOfWork
@@ -57,7 +58,7 @@ async def claim_due_reminders(uow: UnitOfWork, *, limit: int = 500) -> list[DueR
         won = await uow.session.execute(
             update(Reminder).where(Reminder.id == reminder_id, Reminder.sent_at.is_(None))
             .values(sent_at=now), execution_options={"synchronize_session": False})
-        if int(getattr(won, "rowcount", 0) or 0) == 1:
+        if changed_one(won):
             claimed.append(reminder_id)
     if not claimed:
         return []

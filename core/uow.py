@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import Clock
@@ -52,9 +55,12 @@ class UnitOfWork:
 
     @property
     def dialect(self) -> str:
-        """"sqlite" or "postgresql": for the few queries that differ (full-text search)."""
-        bind = self._factory.kw.get("bind")
-        return str(bind.dialect.name) if bind is not None else "sqlite"
+        """"sqlite" or "postgresql": for the few statements that differ."""
+        return str(self.session.get_bind().dialect.name)
+
+    def insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_nothing`` on both databases."""
+        return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
 
     @property
     def session(self) -> AsyncSession:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import is_valid_id
 from core.errors import DomainError, NotFound
@@ -57,7 +55,6 @@ class JoinPlan:
     booking: Booking
     spec: RoomSpec
     joiner: Joiner
-    room: Room | None  # already opened: the same creation time goes on every link
 
 
 def room_closes(booking: Booking) -> datetime:
@@ -110,10 +107,8 @@ async def plan_join(uow: UnitOfWork, booking_id: int, user_id: int) -> JoinPlan:
     title = await uow.session.scalar(select(Course.title).where(Course.id == booking.course_id))
     assert person is not None and title is not None
     role = MODERATOR if user_id == booking.teacher_id else VIEWER
-    existing = await uow.session.get(VideoRoom, booking.id)
-    room = Room(existing.meeting_id, existing.create_time) if existing else None
     return JoinPlan(booking, room_spec(uow, booking, title),
-                    Joiner(user_id, person.display_name, role), room)
+                    Joiner(user_id, person.display_name, role))
 
 
 async def save_room(uow: UnitOfWork, booking: Booking, provider: str, room: Room,
@@ -122,8 +117,7 @@ async def save_room(uow: UnitOfWork, booking: Booking, provider: str, room: Room
     values = {"booking_id": booking.id, "provider": provider, "meeting_id": room.meeting_id,
               "record": record, "create_time": room.create_time,
               "opened_at": uow.clock.now()}
-    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-    await uow.session.execute(insert(VideoRoom).values(values).on_conflict_do_nothing())
+    await uow.session.execute(uow.insert(VideoRoom).values(values).on_conflict_do_nothing())
     saved = await uow.session.get(VideoRoom, booking.id, populate_existing=True)
     assert saved is not None
     if saved.create_time != room.create_time and room.create_time:
@@ -132,27 +126,18 @@ async def save_room(uow: UnitOfWork, booking: Booking, provider: str, room: Room
     return Room(saved.meeting_id, saved.create_time)
 
 
-@dataclass(frozen=True)
-class OpenRoom:
-    booking_id: int
-    meeting_id: str
-    starts_at: datetime
-    ends_at: datetime
-    polled_at: datetime | None
-
-
 async def list_rooms_to_poll(uow: UnitOfWork, provider: str, *, limit: int = 200
-                             ) -> list[OpenRoom]:
-    """Rooms not closed yet whose sessions have started (or are about to)."""
+                             ) -> list[tuple[int, str]]:
+    """(booking id, meeting id) of rooms not closed yet whose sessions have started (or are
+    about to)."""
     soon = uow.clock.now() + timedelta(minutes=uow.settings.video.opens_minutes_before)
     rows = (await uow.session.execute(
-        select(VideoRoom.booking_id, VideoRoom.meeting_id, Booking.starts_at, Booking.ends_at,
-               VideoRoom.polled_at)
+        select(VideoRoom.booking_id, VideoRoom.meeting_id)
         .join(Booking, Booking.id == VideoRoom.booking_id)
         .where(VideoRoom.closed_at.is_(None), VideoRoom.provider == provider,
                Booking.starts_at <= soon)
         .order_by(Booking.starts_at).limit(limit))).all()
-    return [OpenRoom(*row) for row in rows]
+    return [(booking_id, meeting_id) for booking_id, meeting_id in rows]
 
 
 def _credit(previous: datetime | None, now: datetime, starts: datetime, ends: datetime) -> int:
@@ -200,8 +185,13 @@ def decide_outcome(booking: Booking, seconds: dict[int, int], attended_pct: int)
         return "student_no_show"
     if teacher is None:
         return "teacher_no_show"
-    need = (booking.ends_at - booking.starts_at).total_seconds() * attended_pct / 100
-    return "completed" if min(student, teacher) >= need else "partial"
+    return ("completed" if min(student, teacher) >= needed(booking, attended_pct).total_seconds()
+            else "partial")
+
+
+def needed(booking: Booking, attended_pct: int) -> timedelta:
+    """How long each person must be present for the session to count as attended."""
+    return (booking.ends_at - booking.starts_at) * attended_pct / 100
 
 
 @dataclass(frozen=True)
@@ -211,11 +201,14 @@ class Closed:
     minutes: dict[int, int]
 
 
-async def close_room(uow: UnitOfWork, booking_id: int) -> Closed | None:
+async def close_room(uow: UnitOfWork, booking_id: int, *, reported_end: bool = False
+                     ) -> Closed | None:
     """Decide the session from attendance, once; None if already decided or not ours.
 
     A completed session completes the booking (the evidence for releasing its money);
-    the others wait for the participants' answers or the admin.
+    the others wait for the participants' answers or the admin. A meeting the provider
+    reports ended (``reported_end``) before it could have been complete — everyone dropped
+    out and may come back — is left to the after-session sweep.
     """
     booking = await uow.session.get(Booking, booking_id, with_for_update=True)
     if booking is None:
@@ -225,10 +218,13 @@ async def close_room(uow: UnitOfWork, booking_id: int) -> Closed | None:
         return None
     if booking.status != "confirmed":
         return None
+    now = uow.clock.now()
+    if reported_end and now < booking.starts_at + needed(booking,
+                                                         uow.settings.video.attended_pct):
+        return None
     seconds = dict((await uow.session.execute(select(Attendance.user_id, Attendance.seconds)
                                               .where(Attendance.booking_id == booking_id))).all())
     outcome = decide_outcome(booking, seconds, uow.settings.video.attended_pct)
-    now = uow.clock.now()
     if room is not None:
         room.closed_at, room.outcome = now, outcome
     if booking.followup_at is None:
@@ -236,14 +232,3 @@ async def close_room(uow: UnitOfWork, booking_id: int) -> Closed | None:
     if outcome == "completed":
         booking.status = "completed"
     return Closed(booking, outcome, {k: round(v / 60) for k, v in seconds.items()})
-
-
-async def find_room_by_meeting(uow: UnitOfWork, meeting_id: str) -> VideoRoom | None:
-    return (await uow.session.scalars(select(VideoRoom).where(
-        VideoRoom.meeting_id == meeting_id))).first()
-
-
-async def attendance_minutes(uow: UnitOfWork, booking_id: int) -> dict[int, int]:
-    rows = (await uow.session.execute(select(Attendance.user_id, Attendance.seconds).where(
-        Attendance.booking_id == booking_id))).all()
-    return {user_id: round(seconds / 60) for user_id, seconds in rows}

@@ -54,7 +54,7 @@ async def poll_attendance(db: Database, video: VideoProvider) -> int:
             await record_presence(uow, booking_id, present)
         return True
 
-    done = await asyncio.gather(*(poll(r.booking_id, r.meeting_id) for r in rooms))
+    done = await asyncio.gather(*(poll(booking_id, meeting) for booking_id, meeting in rooms))
     return sum(done)
 
 
@@ -70,10 +70,11 @@ async def announce_closed(uow: UnitOfWork, closed: Closed) -> int:
     return 2
 
 
-async def close_session(db: Database, booking_id: int) -> bool:
-    """Decide one session from attendance and tell both people (once)."""
+async def close_reported_end(db: Database, booking_id: int) -> bool:
+    """The provider says the meeting ended: decide it from attendance and tell both people
+    (once), unless it ended too early to tell."""
     async with db.uow() as uow:
-        closed = await close_room(uow, booking_id)
+        closed = await close_room(uow, booking_id, reported_end=True)
         if closed is None:
             return False
         await announce_closed(uow, closed)

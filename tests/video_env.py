@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ai.openai_assistant import OpenAIAssistant
 from core.booking import confirm_booking, hold_slot, toggle_teacher_records
+from core.booking import teacher_records as teacher_records_now
 from core.clock import FrozenClock
 from core.models import Booking, OutboxMessage, User
 from core.uow import Database
@@ -69,7 +70,7 @@ class VideoEnv:
     async def book(self, world: World, at: Any, *, student_records: bool = True,
                    teacher_records: bool = True) -> Booking:
         async with self.db.uow() as uow:
-            if teacher_records:
+            if await teacher_records_now(uow, world.maya.id) != teacher_records:
                 maya = await uow.session.get(User, world.maya.id)
                 assert maya is not None
                 await toggle_teacher_records(uow, maya)

@@ -17,7 +17,7 @@ from core.uow import Database
 from core.video import JoinRefused, check_end_token, meeting_id_for, plan_join, save_room
 from core.video_port import VideoError, VideoProvider
 from handlers.links import JOIN, RECORDING
-from scheduling.session_jobs import announce_recording, close_session
+from scheduling.session_jobs import announce_recording, close_reported_end
 from web_callbacks.pages import html_page
 
 log = logging.getLogger("alphapeer.video")
@@ -60,9 +60,7 @@ def video_routes(db: Database, video: VideoProvider,
             return html_page("Video unavailable", "<p>The video service didn't answer. "
                              "Please try the link again in a minute.</p>", 503)
         async with db.uow() as uow:
-            booking = await uow.session.get(Booking, booking_id)
-            assert booking is not None
-            room = await save_room(uow, booking, video.name, room, plan.spec.record)
+            room = await save_room(uow, plan.booking, video.name, room, plan.spec.record)
         raise web.HTTPFound(video.join_url(room, plan.joiner))
 
     async def ended(request: web.Request) -> web.Response:
@@ -86,13 +84,9 @@ def video_routes(db: Database, video: VideoProvider,
             return web.Response(status=503, text="try again")
         if info.running and not info.ended:
             return web.Response(text="still running")  # a forged or early call: nothing done
-        # An end long before the session's end (everyone dropped out) is left to the
-        # after-session sweep, which decides once the time is over.
-        need = (booking.ends_at - booking.starts_at) * db.settings.video.attended_pct / 100
-        if db.clock.now() < booking.starts_at + need:
+        if not await close_reported_end(db, booking_id):
             return web.Response(text="noted")
-        if await close_session(db, booking_id):
-            woke()
+        woke()
         return web.Response(text="closed")
 
     async def recording_ready(request: web.Request) -> web.Response:

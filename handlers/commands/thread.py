@@ -18,7 +18,7 @@ USAGE = "Which session? Use /thread <number> (see /mybookings)."
 
 
 async def on_start(ctx: Ctx, args: str) -> Finish | None:
-    booking_id = parse_id(args) if args.strip() else None
+    booking_id = parse_id(args)
     if booking_id is None:
         return Finish((Reply(USAGE, tone="warning"),))
     thread = await open_thread(ctx.uow, ctx.user, booking_id)

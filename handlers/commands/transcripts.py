@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from core.recording import search_transcripts
 from core.timezone import format_local
 from handlers.context import Ctx
@@ -25,7 +23,7 @@ async def transcripts(ctx: Ctx, args: str) -> list[Reply]:
     now = ctx.uow.clock.now()
     lines, buttons = ["🔎 Found in your sessions:"], []
     for hit in hits:
-        when = format_local(datetime.fromisoformat(hit.starts_at_iso), ctx.user.timezone)
+        when = format_local(hit.starts_at, ctx.user.timezone)
         lines.append(f"\n#{hit.booking_id} · {hit.course_title} · {when}\n{hit.snippet}")
         buttons.append((Button(f"▶ Recording #{hit.booking_id}",
                                url=recording_url(ctx.settings, hit.recording_id, ctx.user.id,
