@@ -6,18 +6,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Executable, and_, delete, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Executable,
+    and_,
+    bindparam,
+    delete,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from core.errors import InvalidInput
-from core.external_calendar import load_external_busy
 from core.models import (
     ACTIVE_STATUSES,
     AvailabilityOverride,
     AvailabilityRule,
     Booking,
+    ExternalBusy,
     TeacherSettings,
     User,
 )
@@ -56,7 +71,7 @@ def booking_window(uow: UnitOfWork) -> tuple[datetime, datetime]:
     return now, now + timedelta(days=365)
 
 
-def _occupying(now: datetime) -> ColumnElement[bool]:
+def _occupying(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Bookings that take up time: confirmed ones, and holds that have not lapsed."""
     return and_(
         Booking.status.in_(ACTIVE_STATUSES),
@@ -64,11 +79,13 @@ def _occupying(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def _rows(uow: UnitOfWork, statement: Executable) -> Sequence[Any]:
+async def _rows(
+    uow: UnitOfWork, statement: Executable, params: dict[str, Any] | None = None
+) -> Sequence[Any]:
     """Plain rows through the connection: the slot path reads hundreds of rows per call,
     and the ORM's per-row bookkeeping cost more than the query (pending changes go first)."""
     await uow.session.flush()
-    return (await (await uow.session.connection()).execute(statement)).all()
+    return (await (await uow.session.connection()).execute(statement, params)).all()
 
 
 async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, Terms]:
@@ -96,32 +113,115 @@ async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, T
     return terms
 
 
-async def load_plans(
-    uow: UnitOfWork, teacher_ids: Sequence[int], first: date, last: date
-) -> dict[int, Plan]:
-    plans = {teacher_id: Plan() for teacher_id in teacher_ids}
-    rules = select(
-        AvailabilityRule.teacher_id,
-        AvailabilityRule.weekday,
-        AvailabilityRule.start_minute,
-        AvailabilityRule.end_minute,
-    ).where(AvailabilityRule.teacher_id.in_(teacher_ids))
-    for teacher_id, weekday, begin, finish in await _rows(uow, rules):
-        plans[teacher_id].windows.append(Window(weekday, begin, finish))
-    overrides = select(
+@cache
+def _schedules_query() -> Executable:
+    """Terms, weekly windows and date overrides of teachers ``:ids`` as one statement: every
+    row carries the teacher's terms; ``day`` is NULL on weekly rows (round trips are most
+    of what a slot request costs on SQLite). Built once: the parameters are bound."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    weekly = (
+        select(
+            User.id,
+            TeacherSettings.buffer_minutes,
+            TeacherSettings.min_notice_minutes,
+            TeacherSettings.horizon_days,
+            type_coerce(null(), Date).label("day"),
+            literal("weekly").label("kind"),
+            AvailabilityRule.weekday,
+            AvailabilityRule.start_minute,
+            AvailabilityRule.end_minute,
+        )
+        .select_from(User)
+        .outerjoin(TeacherSettings, TeacherSettings.user_id == User.id)
+        .outerjoin(AvailabilityRule, AvailabilityRule.teacher_id == User.id)
+        .where(User.id.in_(ids))
+    )
+    dated = select(
         AvailabilityOverride.teacher_id,
+        null(),
+        null(),
+        null(),
         AvailabilityOverride.day,
         AvailabilityOverride.kind,
+        null(),
         AvailabilityOverride.start_minute,
         AvailabilityOverride.end_minute,
     ).where(
-        AvailabilityOverride.teacher_id.in_(teacher_ids),
-        AvailabilityOverride.day >= first - timedelta(days=1),
-        AvailabilityOverride.day <= last + timedelta(days=1),
+        AvailabilityOverride.teacher_id.in_(ids),
+        AvailabilityOverride.day >= bindparam("first"),
+        AvailabilityOverride.day <= bindparam("last"),
     )
-    for teacher_id, day, kind, begin, finish in await _rows(uow, overrides):
-        plans[teacher_id].overrides.append(Override(day, kind, begin, finish))
-    return plans
+    return union_all(weekly, dated)
+
+
+async def load_schedules(
+    uow: UnitOfWork, teacher_ids: Sequence[int], first: date, last: date
+) -> dict[int, tuple[Terms, Plan]]:
+    """Each teacher's terms and plan (windows, and overrides between ``first`` and ``last``)."""
+    cfg = uow.settings.booking
+    plans = {teacher_id: Plan() for teacher_id in teacher_ids}
+    terms: dict[int, Terms] = {}
+    given = {
+        "ids": list(teacher_ids),
+        "first": first - timedelta(days=1),
+        "last": last + timedelta(days=1),
+    }
+    for teacher_id, buffer, notice, horizon, day, kind, weekday, begin, finish in await _rows(
+        uow, _schedules_query(), given
+    ):
+        if day is not None:
+            plans[teacher_id].overrides.append(Override(day, kind, begin, finish))
+            continue
+        terms[teacher_id] = Terms(
+            buffer or 0,
+            cfg.min_notice_minutes if notice is None else notice,
+            cfg.horizon_days if horizon is None else horizon,
+        )
+        if weekday is not None:
+            plans[teacher_id].windows.append(Window(weekday, begin, finish))
+    default = Terms(0, cfg.min_notice_minutes, cfg.horizon_days)
+    return {t: (terms.get(t, default), plans[t]) for t in teacher_ids}
+
+
+@cache
+def _busy_query() -> Executable:
+    """Bookings that take up the time of teachers ``:ids`` or of ``:person`` (0: nobody),
+    and the teachers' outside-calendar busy times (rows with no student; their "until" is
+    their end), between ``:start`` and ``:reach``, as one statement built once."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    person: BindParameter[int] = bindparam("person")
+    start: BindParameter[datetime] = bindparam("start")
+    reach: BindParameter[datetime] = bindparam("reach")
+    booked = select(
+        Booking.teacher_id,
+        Booking.student_id,
+        Booking.starts_at,
+        Booking.ends_at,
+        Booking.teacher_until,
+    ).where(
+        or_(
+            Booking.teacher_id.in_(ids),
+            Booking.student_id.in_(ids),
+            Booking.student_id == person,
+            Booking.teacher_id == person,
+        ),
+        _occupying(bindparam("now")),
+        Booking.starts_at < reach,
+        Booking.teacher_until > start,
+        Booking.id != bindparam("ignoring"),  # a booking being moved frees its own time
+    )
+    outside = select(
+        ExternalBusy.teacher_id,
+        null(),
+        ExternalBusy.starts_at,
+        ExternalBusy.ends_at,
+        ExternalBusy.ends_at,
+    ).where(
+        ExternalBusy.teacher_id.in_(ids),
+        ExternalBusy.starts_at < reach,
+        ExternalBusy.ends_at > start,
+    )
+    return union_all(booked, outside)
 
 
 async def list_free_slots(
@@ -136,62 +236,43 @@ async def list_free_slots(
 ) -> list[Slot]:
     """Free slots of these teachers between ``start`` and ``end``, inside each teacher's
     notice and horizon, keeping each teacher's buffer after every session and the busy
-    times of their outside calendar (five statements whatever the number of teachers)."""
+    times of their outside calendar (two statements whatever the number of teachers)."""
     if not teachers:
         return []
     now = uow.clock.now()
     ids = [t.id for t in teachers]
-    terms = await load_terms(uow, ids)
-    plans = await load_plans(
+    schedules = await load_schedules(
         uow, ids, (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
     )
-    people = or_(Booking.teacher_id.in_(ids), Booking.student_id.in_(ids))
-    if student_id is not None:
-        people = or_(people, Booking.student_id == student_id, Booking.teacher_id == student_id)
-    widest = max(t.buffer_minutes for t in terms.values())
-    busy_rows = await _rows(
-        uow,
-        select(
-            Booking.teacher_id,
-            Booking.student_id,
-            Booking.starts_at,
-            Booking.ends_at,
-            Booking.teacher_until,
-        ).where(
-            people,
-            _occupying(now),
-            Booking.starts_at < end + timedelta(minutes=widest),
-            Booking.teacher_until > start,
-            Booking.id != (ignoring or 0),  # a booking being moved frees its own time
-        ),
+    # A day beyond the end covers any buffer; buffers are applied per teacher below.
+    busy_rows = await _rows(uow, _busy_query(), {
+        "ids": ids, "person": student_id or 0, "now": now, "start": start,
+        "reach": end + timedelta(days=1), "ignoring": ignoring or 0,
+    })
+    student_busy = (
+        [(s, e) for _, who, s, e, _ in busy_rows if who == student_id]
+        + [(s, e) for teacher_id, who, s, e, _ in busy_rows
+           if who is not None and teacher_id == student_id]
+        if student_id is not None
+        else []
     )
-    outside = await load_external_busy(uow, ids, start, end)
-    student_busy = [
-        (b.starts_at, b.ends_at)
-        for b in busy_rows
-        if student_id is not None and student_id in (b.student_id, b.teacher_id)
-    ]
     slots: list[Slot] = []
     for teacher in teachers:
-        t = terms[teacher.id]
+        t, plan = schedules[teacher.id]
         buffer = timedelta(minutes=t.buffer_minutes)
         earliest = max(start, now + timedelta(minutes=t.min_notice_minutes))
         latest = min(end, now + timedelta(days=t.horizon_days))
         if earliest >= latest:
             continue
         # A slot must end a buffer before the teacher's next session (teacher_until already
-        # holds the buffer after each one) and must not overlap what the teacher learns.
+        # holds the buffer after each one; an outside event's is its end) and must not
+        # overlap what the teacher learns.
         busy = merge_spans(
-            [
-                (b.starts_at - buffer, b.teacher_until)
-                for b in busy_rows
-                if b.teacher_id == teacher.id
-            ]
-            + [(s - buffer, e) for s, e in outside[teacher.id]]
-            + [(b.starts_at, b.ends_at) for b in busy_rows if b.student_id == teacher.id]
+            [(s - buffer, until) for teacher_id, _, s, _, until in busy_rows
+             if teacher_id == teacher.id]
+            + [(s, e) for _, who, s, e, _ in busy_rows if who == teacher.id]
             + student_busy
         )
-        plan = plans[teacher.id]
         spans = expand_windows(
             plan.windows, teacher.timezone, minutes, earliest, latest, plan.overrides
         )

@@ -125,15 +125,3 @@ async def store_busy(uow: UnitOfWork, teacher_id: int,
     if intervals:
         await uow.session.execute(insert(ExternalBusy), [
             {"teacher_id": teacher_id, "starts_at": s, "ends_at": e} for s, e in intervals])
-
-
-async def load_external_busy(uow: UnitOfWork, teacher_ids: Sequence[int], start: datetime,
-                             end: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
-    rows = (await uow.session.execute(
-        select(ExternalBusy.teacher_id, ExternalBusy.starts_at, ExternalBusy.ends_at)
-        .where(ExternalBusy.teacher_id.in_(teacher_ids), ExternalBusy.starts_at < end,
-               ExternalBusy.ends_at > start))).all()
-    busy: dict[int, list[tuple[datetime, datetime]]] = {t: [] for t in teacher_ids}
-    for teacher_id, s, e in rows:
-        busy[teacher_id].append((s, e))
-    return busy
