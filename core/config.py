@@ -61,6 +61,8 @@ class TelegramSettings:
 class DiscordSettings:
     enabled: bool = True
     guild_id: int = 0
+    # A text channel where each session gets a private thread (0: relayed DMs instead).
+    session_channel_id: int = 0
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,18 @@ class OutButton:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """A file someone sent, passed on by reference: ``ref`` is a file id (or URL) of
+    ``platform``; ``link`` is our signed download link for recipients elsewhere."""
+
+    platform: str
+    ref: str
+    name: str
+    kind: str  # "photo" | "document"
+    link: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     """A claimed message and where to send it."""
 
@@ -38,6 +50,9 @@ class Delivery:
     attempts: int
     file_name: str | None = None
     file_body: str | None = None
+    file_ref: str | None = None  # a file id of ``platform``, sent as that file
+    file_kind: str | None = None
+    room: str | None = None  # post in this room of ``platform`` instead of a direct message
 
 
 def _rank(platform: str) -> int:
@@ -68,13 +83,24 @@ async def notify_platform(uow: UnitOfWork, user: User) -> Identity | None:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to queue; ``attachment`` is a small text file as (name, body)."""
+    """One message to queue; ``attachment`` is a small text file as (name, body);
+    ``forward`` a file passed on; ``room`` a (platform, room) to post in instead of a DM."""
 
     user: User
     kind: str
     text: str
     buttons: tuple[tuple[OutButton, ...], ...] = ()
     attachment: tuple[str, str] | None = None
+    forward: Forward | None = None
+    room: tuple[str, str] | None = None
+
+
+def _with_forward(m: Outgoing, platform: str | None) -> tuple[tuple[OutButton, ...], ...]:
+    """A file from another platform can't be sent by its id: a download link goes instead."""
+    if m.forward is None or m.forward.platform == platform:
+        return m.buttons
+    link = OutButton(f"📎 {m.forward.name}"[:60], url=m.forward.link)
+    return ((link,), *m.buttons)
 
 
 async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMessage]:
@@ -84,14 +110,21 @@ async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMes
     now = uow.clock.now()
     rows: list[OutboxMessage] = []
     for m in messages:
-        target = _choose(identities[m.user.id], m.user.notify_via)
+        if m.room is not None:
+            platform: str | None = m.room[0]
+        else:
+            target = _choose(identities[m.user.id], m.user.notify_via)
+            platform = target.platform if target else None
+        native = m.forward if m.forward and m.forward.platform == platform else None
         rows.append(OutboxMessage(
             user_id=m.user.id, kind=m.kind, text=m.text, created_at=now, next_attempt_at=now,
-            platform=target.platform if target else None, attempts=0,
-            file_name=m.attachment[0] if m.attachment else None,
+            platform=platform, attempts=0, room=m.room[1] if m.room else None,
+            file_name=m.attachment[0] if m.attachment else (native.name if native else None),
             file_body=m.attachment[1] if m.attachment else None,
+            file_ref=native.ref if native else None,
+            file_kind=native.kind if native else None,
             buttons=[[{k: v for k, v in vars(b).items() if v is not None} for b in row]
-                     for row in m.buttons]))
+                     for row in _with_forward(m, platform)]))
     uow.session.add_all(rows)
     uow.notifications += len(rows)
     return rows
@@ -155,6 +188,9 @@ async def claim_due(
                 message.attempts,
                 message.file_name,
                 message.file_body,
+                message.file_ref,
+                message.file_kind,
+                message.room,
             )
         )
     return claimed

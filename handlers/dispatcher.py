@@ -19,6 +19,7 @@ from handlers.context import Ctx
 from handlers.flow import Flow, FlowEngine, FlowResult, Input, find_active
 from handlers.registry import Command, Registry
 from handlers.reply import Reply
+from handlers.session_room import room_message
 from handlers.turn import Turn, parse_command_line
 
 log = logging.getLogger("alphapeer.dispatch")
@@ -86,6 +87,8 @@ class Dispatcher:
 
     async def _route(self, ctx: Ctx) -> list[Reply]:
         turn = ctx.turn
+        if turn.room is not None:
+            return await room_message(ctx, turn.room)
         if turn.command is not None:
             return await self._command(ctx, turn.command, turn.args)
         if turn.action is not None:

@@ -59,3 +59,14 @@ def recording_url(settings: Settings, recording_id: int, user_id: int, now: date
     token = sign_token(settings.secrets.secret_key, RECORDING, f"{recording_id}:{user_id}",
                        now + timedelta(days=RECORDING_LINK_DAYS))
     return f"{settings.web.public_url.rstrip('/')}/recording/{token}"
+
+
+FILE = "file"
+FILE_LINK_DAYS = 30
+
+
+def file_url(settings: Settings, message_id: int, user_id: int, now: datetime) -> str:
+    """One recipient's link to a file sent in a session thread (fetched from its platform)."""
+    token = sign_token(settings.secrets.secret_key, FILE, f"{message_id}:{user_id}",
+                       now + timedelta(days=FILE_LINK_DAYS))
+    return f"{settings.web.public_url.rstrip('/')}/file/{token}"

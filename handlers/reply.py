@@ -35,6 +35,26 @@ class Button:
 
 
 @dataclass(frozen=True)
+class SharedFile:
+    """A file already on the recipient's platform, sent again by its id (no download)."""
+
+    ref: str
+    name: str
+    kind: str = "document"  # "photo" | "document"
+
+
+@dataclass(frozen=True)
+class RoomRequest:
+    """Open (or reuse) a private room for a session on platforms that have them — a private
+    Discord thread — with these members (the platform's user keys), greeting them there."""
+
+    booking_id: int
+    title: str
+    members: tuple[str, ...]
+    greeting: str
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -45,6 +65,9 @@ class Reply:
     image: bytes | None = field(default=None, repr=False)
     file_name: str | None = None
     file: bytes | None = field(default=None, repr=False)
+    shared: SharedFile | None = None
+    room: str | None = None  # post in this room (a Discord thread id), not in a DM
+    open_room: RoomRequest | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():

@@ -29,3 +29,7 @@ DB_UNAVAILABLE = (
     "We can't reach our database right now. Nothing was charged or booked. "
     "Please try again in a moment."
 )
+
+ROOM_UNAVAILABLE = ("I couldn't open a private thread for session #{booking} (the bot needs "
+                    "to create private threads in the sessions channel). Use /thread "
+                    "{booking} in a direct message with me instead.")

@@ -31,6 +31,7 @@ class Turn:
     attachment: Attachment | None = None
     direct: bool = True
     receipt: int | None = None  # the stored inbound update this turn handles, if any
+    room: str | None = None  # written in a session room (a Discord private thread)
 
     def __post_init__(self) -> None:
         given = [

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from core.outbox import Delivery, claim_due, mark_failed, mark_sent
 from core.uow import Database
-from handlers.reply import Button, Reply
+from handlers.reply import Button, Reply, SharedFile
 
 log = logging.getLogger("alphapeer.courier")
 Sender = Callable[[str, Reply], Awaitable[None]]
@@ -21,8 +21,12 @@ def as_reply(delivery: Delivery) -> Reply:
     )
     if delivery.file_name and delivery.file_body is not None:
         return Reply(delivery.text, rows, file_name=delivery.file_name,
-                     file=delivery.file_body.encode())
-    return Reply(delivery.text, rows)
+                     file=delivery.file_body.encode(), room=delivery.room)
+    shared = None
+    if delivery.file_ref:
+        shared = SharedFile(delivery.file_ref, delivery.file_name or "file",
+                            delivery.file_kind or "document")
+    return Reply(delivery.text, rows, shared=shared, room=delivery.room)
 
 
 class Courier:

@@ -116,6 +116,7 @@ class BotMessage:
     markup: dict[str, Any] | None
     kind: str = "text"
     file_name: str | None = None
+    file_ref: str | None = None  # the file id when a file was sent again by its id
 
     @property
     def buttons(self) -> list[dict[str, str]]:
@@ -137,9 +138,14 @@ class BotMessage:
                      "username": BOT_USERNAME}}
         if self.kind == "text":
             data["text"] = self.text
+        elif self.kind == "photo":
+            data["caption"] = self.text
+            data["photo"] = [{"file_id": self.file_ref or f"photo-{self.message_id}",
+                              "file_unique_id": f"u{self.message_id}", "width": 64,
+                              "height": 64}]
         else:
             data["caption"] = self.text
-            data["document"] = {"file_id": f"doc-{self.message_id}",
+            data["document"] = {"file_id": self.file_ref or f"doc-{self.message_id}",
                                 "file_unique_id": f"u{self.message_id}",
                                 "file_name": self.file_name or "file"}
         if self.markup:
@@ -159,6 +165,8 @@ class FakeTelegram:
     answered: dict[str, dict[str, str]] = field(default_factory=dict)
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     webhook: dict[str, str] = field(default_factory=dict)
+    # Files users sent (file id → bytes): getFile knows them, /file/bot<token>/ serves them.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -174,6 +182,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -210,6 +219,15 @@ class FakeTelegram:
             async with self._changed:
                 self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        self.calls.append("download")
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="application/pdf")
 
     # --- Bot API methods -------------------------------------------------------------
 
@@ -265,9 +283,10 @@ class FakeTelegram:
         return plain
 
     def _new(self, chat_id: int, text: str, markup: dict[str, Any] | None,
-             kind: str = "text", file_name: str | None = None) -> BotMessage:
+             kind: str = "text", file_name: str | None = None,
+             file_ref: str | None = None) -> BotMessage:
         ids = self._message_ids.setdefault(chat_id, itertools.count(1))
-        message = BotMessage(chat_id, next(ids), text, markup, kind, file_name)
+        message = BotMessage(chat_id, next(ids), text, markup, kind, file_name, file_ref)
         self.messages[(chat_id, message.message_id)] = message
         self.sent.append(message)
         return message
@@ -277,14 +296,23 @@ class FakeTelegram:
         markup = _check_markup(form.get("reply_markup"))
         return self._new(int(form["chat_id"]), text, markup).as_api()
 
-    async def _api_sendDocument(self, form: dict[str, Any]) -> dict[str, Any]:
+    async def _send_file(self, form: dict[str, Any], field_name: str) -> dict[str, Any]:
         caption = self._text(form, "caption", 1024)
         markup = _check_markup(form.get("reply_markup"))
-        upload = form.get("document")
+        upload = form.get(field_name)
+        if isinstance(upload, str):  # a file id: only files this bot has seen can be re-sent
+            if upload not in self.files:
+                raise Refused("Bad Request: wrong file identifier/HTTP URL specified")
+            return self._new(int(form["chat_id"]), caption, markup, field_name,
+                             None, upload).as_api()
         name = getattr(upload, "filename", None) or "file"
-        return self._new(int(form["chat_id"]), caption, markup, "document", name).as_api()
+        return self._new(int(form["chat_id"]), caption, markup, field_name, name).as_api()
 
-    _api_sendPhoto = _api_sendDocument
+    async def _api_sendDocument(self, form: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_file(form, "document")
+
+    async def _api_sendPhoto(self, form: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_file(form, "photo")
 
     async def _api_editMessageText(self, form: dict[str, Any]) -> dict[str, Any]:
         key = (int(form["chat_id"]), int(form["message_id"]))
@@ -324,7 +352,10 @@ class FakeTelegram:
 
     async def _api_getFile(self, form: dict[str, Any]) -> dict[str, Any]:
         file_id = str(form["file_id"])
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": 10,
+        if self.files and file_id not in self.files:
+            raise Refused("Bad Request: invalid file_id")
+        size = len(self.files.get(file_id, b"0123456789"))
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": size,
                 "file_path": f"documents/{file_id}"}
 
     # --- what the test does as a Telegram user ---------------------------------------
@@ -353,16 +384,17 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._push({"message": message})
 
-    def user_sends_document(self, user_id: int, file_name: str,
-                            name: str = "Tess") -> dict[str, Any]:
+    def user_sends_document(self, user_id: int, file_name: str, name: str = "Tess",
+                            data: bytes = b"%PDF-1.4 notes") -> dict[str, Any]:
         n = next(self._ids)
+        self.files[f"up-{n}"] = data
         return self._push({"message": {
             "message_id": 900_000 + n, "date": int(time.time()),
             "chat": {"id": user_id, "type": "private", "first_name": name},
             "from": self._user(user_id, name),
             "document": {"file_id": f"up-{n}", "file_unique_id": f"uu-{n}",
                          "file_name": file_name, "mime_type": "application/pdf",
-                         "file_size": 1234}}})
+                         "file_size": len(data)}}})
 
     def user_clicks(self, user_id: int, message: BotMessage, label: str,
                     name: str = "Tess") -> dict[str, Any]:

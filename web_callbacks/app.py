@@ -25,6 +25,7 @@ from payments.stripe_provider import StripeProvider
 from video.jitsi import JitsiProvider
 from web_callbacks import stripe_webhook
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
+from web_callbacks.files import file_routes
 from web_callbacks.payouts import payout_routes
 from web_callbacks.video import video_routes
 
@@ -132,6 +133,7 @@ def create_app(
         db, video or JitsiProvider(db.settings.video.jitsi_url, db.settings.secrets.secret_key),
         after_commit))
     app.router.add_get("/calendar/{token}", calendar_feed)
+    app.router.add_routes(file_routes(db))
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))
     return app

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -13,12 +14,13 @@ from discord import app_commands
 
 from bots.discord.ingest import PLATFORM, action_turn, command_turn, message_turn
 from bots.discord.render import NO_PINGS, PayloadButton, parts
+from bots.discord.rooms import SessionRooms
 from core.config import Settings
 from core.uow import Database
 from handlers import texts
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Command, Registry
-from handlers.reply import Reply
+from handlers.reply import Button, Reply
 
 log = logging.getLogger("alphapeer.discord")
 
@@ -32,11 +34,18 @@ def option_name(command: Command) -> str:
 class AlphaPeerClient(discord.Client):
     """A discord.py client whose every command and button goes through the dispatcher."""
 
-    def __init__(self, dispatcher: Dispatcher, registry: Registry, guild_id: int = 0) -> None:
-        # Default intents: DMs carry their text without the privileged message-content intent.
-        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_PINGS)
+    def __init__(self, dispatcher: Dispatcher, registry: Registry, guild_id: int = 0,
+                 session_channel_id: int = 0) -> None:
+        # Default intents: DMs carry their text without the privileged message-content intent;
+        # session threads need it (enable "Message Content Intent" for the bot).
+        intents = discord.Intents.default()
+        intents.message_content = bool(session_channel_id)
+        super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.dispatcher = dispatcher
         self.guild_id = guild_id
+        self.session_channel_id = session_channel_id
+        self.rooms = (SessionRooms(self, dispatcher.db, session_channel_id)
+                      if session_channel_id else None)
         self.tree = app_commands.CommandTree(self)
         for command in registry.visible():
             self.tree.add_command(self._slash(command))
@@ -84,13 +93,15 @@ class AlphaPeerClient(discord.Client):
     async def on_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
         # Acknowledge first: Discord allows 3 seconds, a turn may need more under load.
         await interaction.response.defer(ephemeral=self._private(interaction), thinking=True)
-        replies = await self.dispatcher.handle(command_turn(interaction, name, args))
+        replies = await self._rooms_opened(
+            await self.dispatcher.handle(command_turn(interaction, name, args)))
         for reply in replies or [Reply(texts.DONE)]:
             await interaction.followup.send(**parts(reply), ephemeral=self._private(interaction))
 
     async def on_payload(self, interaction: discord.Interaction, payload: str) -> None:
         await interaction.response.defer()  # an update to the message whose button it was
-        replies = await self.dispatcher.handle(action_turn(interaction, payload))
+        replies = await self._rooms_opened(
+            await self.dispatcher.handle(action_turn(interaction, payload)))
         edited = False
         for reply in replies:
             if reply.replace and not edited and reply.file is None and reply.image is None:
@@ -101,8 +112,29 @@ class AlphaPeerClient(discord.Client):
                     **parts(reply), ephemeral=self._private(interaction) or reply.private
                 )
 
+    async def _rooms_opened(self, replies: list[Reply]) -> list[Reply]:
+        """Open the private threads replies ask for, and point the asker at them."""
+        ready = []
+        for reply in replies:
+            request = reply.open_room
+            if request is None:
+                ready.append(reply)
+                continue
+            try:
+                if self.rooms is None:
+                    raise LookupError("no session channel configured")
+                thread = await self.rooms.ensure(request)
+            except (discord.HTTPException, LookupError) as exc:
+                log.warning("session thread for #%s not opened: %s", request.booking_id, exc)
+                ready.append(Reply(texts.ROOM_UNAVAILABLE.format(booking=request.booking_id),
+                                   tone="warning"))
+                continue
+            opening = (Button("🔒 Open the thread", url=thread.jump_url),)
+            ready.append(replace(reply, open_room=None, buttons=(opening, *reply.buttons)))
+        return ready
+
     async def on_message(self, message: discord.Message) -> None:
-        turn = message_turn(message)
+        turn = message_turn(message, self.session_channel_id)
         if turn is None:
             return
         for reply in await self.dispatcher.handle(turn):
@@ -120,7 +152,15 @@ class AlphaPeerClient(discord.Client):
                 await interaction.response.send_message(apology, ephemeral=True)
 
     async def send_direct(self, user_id: int, reply: Reply) -> None:
-        """Outbox sender: a DM to someone who is not in this turn."""
+        """Outbox sender: a DM to someone who is not in this turn, or a post in their
+        session's private thread."""
+        if reply.room is not None:
+            channel = (self.get_channel(int(reply.room))
+                       or await self.fetch_channel(int(reply.room)))
+            if not isinstance(channel, discord.Thread):
+                raise LookupError(f"session thread {reply.room} is gone")
+            await channel.send(**parts(reply))
+            return
         user = self.get_user(user_id) or await self.fetch_user(user_id)
         await user.send(**parts(reply))
 
@@ -131,7 +171,8 @@ class DiscordSurface:
     def __init__(
         self, settings: Settings, db: Database, dispatcher: Dispatcher, registry: Registry
     ) -> None:
-        self.client = AlphaPeerClient(dispatcher, registry, settings.discord.guild_id)
+        self.client = AlphaPeerClient(dispatcher, registry, settings.discord.guild_id,
+                                      settings.discord.session_channel_id)
         self.token = settings.secrets.discord_token
         self._task: asyncio.Task[None] | None = None
 

@@ -36,11 +36,23 @@ def action_turn(interaction: discord.Interaction, payload: str) -> Turn:
     )
 
 
-def message_turn(message: discord.Message) -> Turn | None:
-    """A direct message: text (or a command typed as text) or an attachment."""
-    if message.author.bot or message.guild is not None:
+def _in_room(message: discord.Message, session_channel_id: int) -> bool:
+    channel = message.channel
+    return (bool(session_channel_id) and isinstance(channel, discord.Thread)
+            and channel.parent_id == session_channel_id)
+
+
+def message_turn(message: discord.Message, session_channel_id: int = 0) -> Turn | None:
+    """A direct message (text, a command typed as text, or an attachment), or a message in
+    a session's private thread under ``session_channel_id``."""
+    if message.author.bot:
         return None
-    base = _base(message.author, message.channel.id, True)
+    room = _in_room(message, session_channel_id)
+    if message.guild is not None and not room:
+        return None
+    base = _base(message.author, message.channel.id, not room)
+    if room:
+        base["room"] = str(message.channel.id)
     if message.attachments:
         item = message.attachments[0]
         kind = "photo" if (item.content_type or "").startswith("image/") else "document"
@@ -57,7 +69,7 @@ def message_turn(message: discord.Message) -> Turn | None:
     text = message.content.strip()
     if not text:
         return None
-    command = parse_command_line(text)
+    command = None if room else parse_command_line(text)
     if command is not None:
         return Turn(**base, command=command[0], args=command[1])  # type: ignore[arg-type]
     return Turn(**base, text=text)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from handlers.reply import Reply
+from handlers.reply import Button, Reply
 
 NO_PINGS = discord.AllowedMentions.none()
 
@@ -45,7 +45,10 @@ def text_of(reply: Reply) -> str:
 
 def view_of(reply: Reply) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for row, buttons in enumerate(reply.buttons):
+    rows = reply.buttons
+    if reply.shared is not None:  # a Discord attachment is passed on as its link
+        rows = ((Button(f"📎 {reply.shared.name}"[:80], url=reply.shared.ref),), *rows)
+    for row, buttons in enumerate(rows):
         for b in buttons:
             if b.url is not None:
                 view.add_item(discord.ui.Button(label=b.label, url=b.url, row=row))

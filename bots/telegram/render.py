@@ -68,6 +68,12 @@ async def deliver(bot: ExtBot[None], chat_id: int, replies: list[Reply], *,
     sent: list[Message] = []
     for reply in replies:
         keyboard = markup(reply)
+        if reply.shared is not None:  # a Telegram file id: sent again without a download
+            caption = chunks(reply.text, MessageLimit.CAPTION_LENGTH)[0]
+            send = bot.send_photo if reply.shared.kind == "photo" else bot.send_document
+            sent.append(await send(chat_id, reply.shared.ref, caption=caption,
+                                   parse_mode=HTML, reply_markup=keyboard))
+            continue
         if reply.image is not None or reply.file is not None:
             caption = chunks(reply.text, MessageLimit.CAPTION_LENGTH)[0]
             if reply.image is not None:

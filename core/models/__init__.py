@@ -23,6 +23,7 @@ from core.models.session import (
     Attendance,
     Recording,
     SessionMessage,
+    SessionRoom,
     Transcript,
     VideoRoom,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Reminder",
     "SessionMessage",
     "SessionReview",
+    "SessionRoom",
     "TeacherSettings",
     "Transcript",
     "TransferReversal",

@@ -52,6 +52,11 @@ class OutboxMessage(Base):
     # A small text attachment (a calendar invite); large files will live in object storage.
     file_name: Mapped[str | None] = mapped_column(String(100), default=None)
     file_body: Mapped[str | None] = mapped_column(Text, default=None)
+    # A file forwarded by reference: a file id of the recipient's platform ("photo"/"document").
+    file_ref: Mapped[str | None] = mapped_column(String(500), default=None)
+    file_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Post in this shared room (a private Discord thread) instead of a direct message.
+    room: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class LinkCode(Base):

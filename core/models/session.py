@@ -107,7 +107,24 @@ class SessionMessage(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     file_name: Mapped[str | None] = mapped_column(String(200), default=None)
     file_ref: Mapped[str | None] = mapped_column(String(300), default=None)
+    file_kind: Mapped[str | None] = mapped_column(String(16), default=None)
     platform: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionRoom(Base):
+    """A session's private room on a platform that has them (a Discord private thread):
+    who was added to it is kept, so messages reach the others there or by direct message."""
+
+    __tablename__ = "session_room"
+    __table_args__ = (UniqueConstraint("platform", "room_key"),)
+
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    room_key: Mapped[str] = mapped_column(String(32))
+    student_in: Mapped[bool] = mapped_column(default=False)
+    teacher_in: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -1,20 +1,48 @@
 """/thread <session>: talk to the other participant of a session through the bot; messages
-and files are relayed to whichever app they use and kept as the session's history."""
+and files are relayed to whichever app they use and kept as the session's history. On
+Discord, with a session channel configured, the thread is a private Discord thread."""
 
 from __future__ import annotations
 
 from core.errors import DomainError
-from core.outbox import OutButton, notify
-from core.session_thread import list_messages, open_thread, post_message
+from core.session_thread import Thread, list_messages, open_thread, room_members
 from core.timezone import format_local
-from handlers import payload
 from handlers.context import Ctx
 from handlers.flow import Finish, Flow, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
-from handlers.reply import Reply
+from handlers.reply import Reply, RoomRequest
+from handlers.session_room import pass_on
 from handlers.turn import parse_id
 
 USAGE = "Which session? Use /thread <number> (see /mybookings)."
+ROOM_PLATFORM = "discord"
+
+
+async def history(ctx: Ctx, thread: Thread) -> str:
+    lines = []
+    for m in await list_messages(ctx.uow, thread.booking.id):
+        who = "You" if m.sender_id == ctx.user.id else thread.other.display_name
+        when = format_local(m.created_at, ctx.user.timezone, with_date=False)
+        what = m.body or f"📎 {m.file_name}"
+        lines.append(f"{when} {who}: {what[:200]}")
+    return ("\n".join(lines) + "\n\n") if lines else ""
+
+
+async def _private_room(ctx: Ctx, thread: Thread) -> Finish:
+    """Discord: the conversation moves to a private thread with both participants in it."""
+    booking = thread.booking
+    members = await room_members(ctx.uow, booking, ROOM_PLATFORM)
+    elsewhere = "" if thread.other.id in members else (
+        f" {thread.other.display_name} isn't on Discord: what you write there reaches them "
+        "in their app, and their answers appear in the thread.")
+    greeting = (f"🔒 Session #{booking.id} · {thread.me.display_name} & "
+                f"{thread.other.display_name}. Only the two of you (and the bot) see this "
+                f"thread. Messages and files here are kept with the session.{elsewhere}")
+    request = RoomRequest(booking.id, f"Session #{booking.id}"[:100],
+                          tuple(members.values()), greeting)
+    return Finish((Reply(f"🔒 Your private thread for session #{booking.id} with "
+                         f"{thread.other.display_name} is open.{elsewhere}",
+                         open_room=request),))
 
 
 async def on_start(ctx: Ctx, args: str) -> Finish | None:
@@ -22,22 +50,17 @@ async def on_start(ctx: Ctx, args: str) -> Finish | None:
     if booking_id is None:
         return Finish((Reply(USAGE, tone="warning"),))
     thread = await open_thread(ctx.uow, ctx.user, booking_id)
+    if ctx.turn.platform == ROOM_PLATFORM and ctx.uow.settings.discord.session_channel_id:
+        return await _private_room(ctx, thread)
     ctx.data["booking_id"] = thread.booking.id
     ctx.data["other"] = thread.other.display_name
     return None
 
 
 async def ask_message(ctx: Ctx) -> Prompt:
-    booking_id = int(ctx.data["booking_id"])
-    history = await list_messages(ctx.uow, booking_id)
-    lines = []
-    for m in history:
-        who = "You" if m.sender_id == ctx.user.id else ctx.data["other"]
-        when = format_local(m.created_at, ctx.user.timezone, with_date=False)
-        what = m.body or f"📎 {m.file_name}"
-        lines.append(f"{when} {who}: {what[:200]}")
-    shown = ("\n".join(lines) + "\n\n") if lines else ""
-    return Prompt(f"💬 Session #{booking_id} with {ctx.data['other']}\n{shown}"
+    thread = await open_thread(ctx.uow, ctx.user, int(ctx.data["booking_id"]))
+    return Prompt(f"💬 Session #{thread.booking.id} with {thread.other.display_name}\n"
+                  f"{await history(ctx, thread)}"
                   "Type a message or send a file and I'll pass it on. /ask <question> asks "
                   "the AI about the course; /cancel leaves the thread.")
 
@@ -45,23 +68,9 @@ async def ask_message(ctx: Ctx) -> Prompt:
 async def on_message(ctx: Ctx, inp: Input) -> Outcome:
     try:
         thread = await open_thread(ctx.uow, ctx.user, int(ctx.data["booking_id"]))
-        attachment = inp.attachment
-        message = await post_message(
-            ctx.uow, thread, text=inp.text,
-            file_name=attachment.name if attachment else None,
-            file_ref=attachment.file_ref if attachment else None,
-            file_size=attachment.size if attachment else 0, platform=ctx.turn.platform)
+        await pass_on(ctx, thread, inp)
     except DomainError as exc:
         return Reject(exc.user_message)
-    reply = OutButton("↩ Reply", action=payload.command("thread", str(thread.booking.id)))
-    buttons: list[OutButton] = [reply]
-    if message.file_ref and message.file_ref.startswith("https://"):
-        buttons.insert(0, OutButton(f"📎 {message.file_name or 'file'}"[:60],
-                                    url=message.file_ref))
-    text = message.body or f"📎 sent a file: {message.file_name}"
-    await notify(ctx.uow, thread.other, "thread_message",
-                 f"💬 {ctx.user.display_name} · session #{thread.booking.id}: {text}",
-                 (tuple(buttons),))
     return Stay(note=f"✓ Sent to {thread.other.display_name}.")
 
 
