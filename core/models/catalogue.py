@@ -35,6 +35,16 @@ class Course(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     creator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    syllabus: Mapped[str] = mapped_column(Text, default="")
+    # Completion: sessions attended, every module done, every quiz passed.
+    complete_sessions: Mapped[int] = mapped_column(default=1)
+    complete_modules: Mapped[bool] = mapped_column(default=True)
+    complete_quizzes: Mapped[bool] = mapped_column(default=True)
+    # Level-up (Mastery): more sessions and a higher quiz score than the pass mark.
+    mastery_sessions: Mapped[int] = mapped_column(default=3)
+    mastery_quiz_pct: Mapped[int] = mapped_column(default=90)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     modules: Mapped[list[CourseModule]] = relationship(
         lazy="raise_on_sql", order_by="CourseModule.position", cascade="all, delete-orphan"
@@ -54,6 +64,7 @@ class CourseModule(Base):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(80))
     summary: Mapped[str] = mapped_column(Text, default="")
+    video_url: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class CourseTeacher(Base):
@@ -70,6 +81,10 @@ class CourseTeacher(Base):
     teacher_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    suspended_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    suspended_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"),
+                                                     default=None)
 
 
 MATERIAL_KINDS = ("link", "document", "note")
@@ -91,3 +106,6 @@ class CourseMaterial(Base):
     url: Mapped[str | None] = mapped_column(String(500), default=None)
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # An uploaded document: the chat platform's file id (sent again by it) and its platform.
+    file_ref: Mapped[str | None] = mapped_column(String(300), default=None)
+    platform: Mapped[str | None] = mapped_column(String(16), default=None)

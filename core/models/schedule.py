@@ -35,6 +35,7 @@ class TeacherSettings(Base):
     horizon_days: Mapped[int | None] = mapped_column(default=None)
     offers_intro: Mapped[bool] = mapped_column(default=True)
     records_sessions: Mapped[bool] = mapped_column(default=False)  # agrees to be recorded
+    listed: Mapped[bool] = mapped_column(default=True)  # shown in course teacher directories
 
 
 class AvailabilityOverride(Base):
