@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from core.availability import list_free_slots, load_terms
-from core.catalogue import get_published_course, is_active_teacher
+from core.catalogue import is_active_teacher
 from core.db import is_valid_id
 from core.errors import (
     BookingStateError,
+    CourseRetired,
     IntroAlreadyTaken,
     InvalidInput,
     NotFound,
@@ -27,6 +28,7 @@ from core.errors import (
     StudentBusy,
 )
 from core.escrow import charge_late_cancel, paid_payment, refund_unreleased
+from core.learning import assign_module, enrol, enrolment_of
 from core.models import ACTIVE_STATUSES, Booking, Course, TeacherSettings, User
 from core.money import Money
 from core.reminder import plan_reminders
@@ -80,7 +82,7 @@ async def hold_slot(
 
     A free intro (15 minutes, no payment) is confirmed at once; one per student and teacher.
     """
-    course = await get_published_course(uow, course_id)
+    course = await bookable_course(uow, course_id, student.id, intro=intro)
     minutes = INTRO_MINUTES if intro else course.session_minutes
     if teacher_id == student.id:
         raise InvalidInput("You can't book a session with yourself.")
@@ -131,6 +133,7 @@ async def hold_slot(
             await uow.session.flush()
             if booking.status == "confirmed":
                 await plan_reminders(uow, booking)
+            await assign_module(uow, booking)
     except IntegrityError as exc:
         text = str(exc.orig).lower()
         # PostgreSQL names the index; SQLite names its columns.
@@ -140,6 +143,18 @@ async def hold_slot(
             raise StudentBusy() from None
         raise SlotTaken() from None
     return booking
+
+
+async def bookable_course(uow: UnitOfWork, course_id: int, student_id: int, *,
+                          intro: bool = False) -> Course:
+    """A published course, or a retired one for the students it already has."""
+    course = await uow.session.get(Course, course_id) if is_valid_id(course_id) else None
+    if course is None or course.status == "draft":
+        raise NotFound("course")
+    if course.status == "retired" and (
+            intro or await enrolment_of(uow, course.id, student_id) is None):
+        raise CourseRetired()
+    return course
 
 
 async def list_intro_partners(uow: UnitOfWork, student_id: int) -> set[int]:
@@ -183,6 +198,7 @@ async def confirm_booking(uow: UnitOfWork, booking_id: int) -> Booking:
     booking.status = "confirmed"
     booking.hold_expires_at = None
     await plan_reminders(uow, booking)
+    await enrol(uow, booking)
     return booking
 
 

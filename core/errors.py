@@ -45,6 +45,12 @@ class StudentBusy(DomainError):
     template = "You already have a session at that time. Please pick another time."
 
 
+class CourseRetired(DomainError):
+    code = "course_retired"
+    template = ("That course has been retired: it takes no new students. Students already "
+                "enrolled can still book their sessions.")
+
+
 class IntroAlreadyTaken(DomainError):
     code = "intro_taken"
     template = "You've already had your free intro with this teacher. Book a session instead."
