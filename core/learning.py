@@ -163,13 +163,13 @@ async def standings(uow: UnitOfWork, course: Course, student_ids: list[int]
         select(Booking.student_id, func.count()).where(
             Booking.course_id == course.id, Booking.kind == "lesson",
             Booking.status == "completed", Booking.student_id.in_(student_ids))
-        .group_by(Booking.student_id))).tuples().all())
+        .group_by(Booking.student_id))).all())
     done: dict[int, set[int]] = {s: set() for s in student_ids}
     for student_id, module_id in (await uow.session.execute(
             select(Enrolment.student_id, ModuleProgress.module_id).join(
                 ModuleProgress, ModuleProgress.enrolment_id == Enrolment.id).where(
                 Enrolment.course_id == course.id,
-                Enrolment.student_id.in_(student_ids)))).tuples().all():
+                Enrolment.student_id.in_(student_ids)))).all():
         done[student_id].add(module_id)
     best: dict[int, dict[int, int]] = {s: {} for s in student_ids}
     passed: dict[int, set[int]] = {s: set() for s in student_ids}
@@ -180,7 +180,7 @@ async def standings(uow: UnitOfWork, course: Course, student_ids: list[int]
                        func.max(case((QuizAttempt.passed, 1), else_=0)))
                 .where(QuizAttempt.quiz_id.in_([q.id for q in quizzes]),
                        QuizAttempt.user_id.in_(student_ids))
-                .group_by(QuizAttempt.user_id, QuizAttempt.quiz_id))).tuples().all():
+                .group_by(QuizAttempt.user_id, QuizAttempt.quiz_id))).all():
             best[user_id][quiz_id] = int(top)
             if any_pass:
                 passed[user_id].add(quiz_id)
@@ -196,7 +196,7 @@ async def list_enrolments(uow: UnitOfWork, student_id: int) -> list[tuple[Enrolm
     rows = await uow.session.execute(select(Enrolment, Course).join(
         Course, Course.id == Enrolment.course_id).where(
         Enrolment.student_id == student_id).order_by(Enrolment.enrolled_at))
-    return [(e, c) for e, c in rows.tuples().all()]
+    return [(e, c) for e, c in rows.all()]
 
 
 async def course_students(uow: UnitOfWork, course_id: int) -> list[int]:

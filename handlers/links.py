@@ -70,3 +70,11 @@ def file_url(settings: Settings, message_id: int, user_id: int, now: datetime) -
     token = sign_token(settings.secrets.secret_key, FILE, f"{message_id}:{user_id}",
                        now + timedelta(days=FILE_LINK_DAYS))
     return f"{settings.web.public_url.rstrip('/')}/file/{token}"
+
+
+VERIFY = "verify"
+
+
+def verify_url(settings: Settings, code: str) -> str:
+    """The public page of a certificate: its code is the unguessable part, so no signature."""
+    return f"{settings.web.public_url.rstrip('/')}/{VERIFY}/{code}"

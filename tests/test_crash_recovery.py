@@ -163,9 +163,13 @@ class Scenario:
 
 
 async def _fresh(lane: Lane, label: str) -> Scenario:
+    """A wiped database and an empty record of provider calls (two kill points may share
+    a label: the same statement drawn twice must not read the other run's calls)."""
     await _wipe(lane.db)
     ids = await w.prepare(lane.db)
-    return Scenario(lane.db, lane.url, lane.worker, lane.folder / f"{label}.jsonl", ids)
+    record = lane.folder / f"{label}.jsonl"
+    record.unlink(missing_ok=True)
+    return Scenario(lane.db, lane.url, lane.worker, record, ids)
 
 
 async def _finish(s: Scenario, label: str) -> None:

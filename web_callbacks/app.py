@@ -27,6 +27,7 @@ from web_callbacks import stripe_webhook
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
 from web_callbacks.files import file_routes
 from web_callbacks.payouts import payout_routes
+from web_callbacks.verify import verify_routes
 from web_callbacks.video import video_routes
 
 log = logging.getLogger("alphapeer.web")
@@ -134,6 +135,7 @@ def create_app(
         after_commit))
     app.router.add_get("/calendar/{token}", calendar_feed)
     app.router.add_routes(file_routes(db))
+    app.router.add_routes(verify_routes(db))
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))
     return app

@@ -7,22 +7,28 @@ from handlers.commands import (
     attended,
     availability,
     book,
+    buildcourse,
     calendar,
     cancel,
+    certificates,
+    certify,
     courses,
     earnings,
     help,
+    learn,
     link,
     mybookings,
     outbox,
     payouts,
     profile,
+    recommend,
     refund,
     releases,
     reschedule,
     review,
     start,
     taxreport,
+    teach,
     thread,
     transcripts,
 )
@@ -34,7 +40,10 @@ def build_registry() -> Registry:
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
                    profile, availability, link, outbox, attended, review,
                    earnings, payouts, releases, refund, taxreport, thread, ask,
-                   transcripts):
+                   transcripts, recommend, certify, certificates):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
+    for group in (buildcourse, learn, teach):
+        for command in group.COMMANDS:
+            registry.add(command)
     return registry
