@@ -12,14 +12,19 @@ from handlers.commands import (
     cancel,
     certificates,
     certify,
+    coursecard,
     courses,
+    creator,
     earnings,
+    follow,
     help,
+    interests,
     learn,
     link,
     mybookings,
     outbox,
     payouts,
+    people,
     profile,
     recommend,
     refund,
@@ -31,6 +36,7 @@ from handlers.commands import (
     teach,
     thread,
     transcripts,
+    unfollow,
 )
 from handlers.registry import Registry
 
@@ -40,7 +46,8 @@ def build_registry() -> Registry:
     for module in (start, help, courses, book, mybookings, reschedule, cancel, calendar,
                    profile, availability, link, outbox, attended, review,
                    earnings, payouts, releases, refund, taxreport, thread, ask,
-                   transcripts, recommend, certify, certificates):
+                   transcripts, recommend, certify, certificates,
+                   interests, people, follow, unfollow, creator, coursecard):
         registry.add(module.COMMAND)
     registry.add(book.INTRO_COMMAND)
     for group in (buildcourse, learn, teach):

@@ -9,6 +9,7 @@ from core.account import complete_onboarding
 from core.errors import InvalidInput
 from core.models import User
 from core.timezone import format_local, parse_timezone, zone_label
+from handlers.commands.interests import topic_rows
 from handlers.context import Ctx
 from handlers.display import menu_buttons
 from handlers.flow import Choice, Finish, Flow, Input, Next, Outcome, Prompt, Reject, Step
@@ -30,6 +31,9 @@ ZONES = (
     ("Sydney", "Australia/Sydney"),
     ("UTC", "UTC"),
 )
+INTERESTS_ASK = ("\n\n🎯 One optional last step: what are you curious about? Tap any topics "
+                 "below and we'll suggest courses and teachers to match (never from your "
+                 "private chats).")
 _ORIGIN = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -40,13 +44,17 @@ def _next_command(origin: str | None) -> str | None:
     return None
 
 
-def welcome(user: User, now: datetime, *, first: bool, replace: bool = False) -> Reply:
+def welcome(user: User, now: datetime, *, first: bool, replace: bool = False,
+            interests: bool = False) -> Reply:
+    """The menu; a newcomer's also offers interest topics, an optional last step that needs
+    no answer (nothing waits for it, so the menu and any deep link work straight away)."""
     lead = "You're all set" if first else "Welcome back"
     clock = format_local(now, user.timezone, with_date=False)
+    ask = INTERESTS_ASK if interests else ""
     return Reply(
         f"{lead}, {user.display_name}! Times show in {zone_label(user.timezone)} time "
-        f"(it's {clock} there).\nWhat would you like to do?",
-        menu_buttons(),
+        f"(it's {clock} there).\nWhat would you like to do?{ask}",
+        (*menu_buttons(), *(topic_rows([]) if interests else ())),
         tone="success",
         replace=replace,
     )
@@ -105,8 +113,11 @@ async def on_timezone(ctx: Ctx, inp: Input) -> Outcome:
         timezone=zone,
         origin=ctx.data.get("origin"),
     )
-    reply = welcome(ctx.user, ctx.uow.clock.now(), first=True, replace=ctx.clicked)
-    return Finish((reply,), then=ctx.data.get("then") or None)
+    then = ctx.data.get("then") or None
+    # Someone on their way somewhere (a deep link, a command) goes on without the detour.
+    reply = welcome(ctx.user, ctx.uow.clock.now(), first=True, replace=ctx.clicked,
+                    interests=then is None)
+    return Finish((reply,), then=then)
 
 
 FLOW = Flow(
