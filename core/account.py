@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.models import Identity, User, UserRole
 from core.models.account import ROLES
@@ -25,7 +26,8 @@ async def find_user_by_identity(uow: UnitOfWork, platform: str, external_id: str
 
 
 async def get_user(uow: UnitOfWork, user_id: int) -> User:
-    user = await uow.session.get(User, user_id)
+    """Anyone by id; an id that can't exist reads as not found (never reaches SQL)."""
+    user = await uow.session.get(User, user_id) if is_valid_id(user_id) else None
     if user is None:
         raise NotFound("person")
     return user

@@ -26,6 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from core.config import BookingSettings
 from core.errors import InvalidInput
 from core.models import (
     ACTIVE_STATUSES,
@@ -88,6 +89,16 @@ async def _rows(
     return (await (await uow.session.connection()).execute(statement, params)).all()
 
 
+def _terms(cfg: BookingSettings, buffer: int | None, notice: int | None,
+           horizon: int | None) -> Terms:
+    """A teacher's terms: their own values, else the ``[booking]`` defaults."""
+    return Terms(
+        buffer or 0,
+        cfg.min_notice_minutes if notice is None else notice,
+        cfg.horizon_days if horizon is None else horizon,
+    )
+
+
 async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, Terms]:
     cfg = uow.settings.booking
     rows = {
@@ -102,15 +113,7 @@ async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, T
             ).where(TeacherSettings.user_id.in_(teacher_ids)),
         )
     }
-    terms: dict[int, Terms] = {}
-    for teacher_id in teacher_ids:
-        buffer, notice, horizon = rows.get(teacher_id, (0, None, None))
-        terms[teacher_id] = Terms(
-            buffer or 0,
-            cfg.min_notice_minutes if notice is None else notice,
-            cfg.horizon_days if horizon is None else horizon,
-        )
-    return terms
+    return {t: _terms(cfg, *rows.get(t, (0, None, None))) for t in teacher_ids}
 
 
 @cache
@@ -172,14 +175,10 @@ async def load_schedules(
         if day is not None:
             plans[teacher_id].overrides.append(Override(day, kind, begin, finish))
             continue
-        terms[teacher_id] = Terms(
-            buffer or 0,
-            cfg.min_notice_minutes if notice is None else notice,
-            cfg.horizon_days if horizon is None else horizon,
-        )
+        terms[teacher_id] = _terms(cfg, buffer, notice, horizon)
         if weekday is not None:
             plans[teacher_id].windows.append(Window(weekday, begin, finish))
-    default = Terms(0, cfg.min_notice_minutes, cfg.horizon_days)
+    default = _terms(cfg, None, None, None)
     return {t: (terms.get(t, default), plans[t]) for t in teacher_ids}
 
 

@@ -32,7 +32,7 @@ from core.learning import assign_module, enrol, enrolment_of
 from core.models import ACTIVE_STATUSES, Booking, Course, TeacherSettings, User
 from core.money import Money
 from core.reminder import plan_reminders
-from core.text import clean_line
+from core.text import clean_reason
 from core.uow import UnitOfWork
 
 
@@ -264,11 +264,6 @@ def is_late_cancel(uow: UnitOfWork, booking: Booking) -> bool:
     return booking.status == "confirmed" and booking.starts_at - uow.clock.now() < timedelta(
         hours=hours
     )
-
-
-def clean_reason(text: str | None) -> str:
-    """A cancellation reason as it will be stored and shown to the other person."""
-    return clean_line(text, what="reason", least=3, most=300)
 
 
 def check_cancellable(uow: UnitOfWork, booking: Booking) -> None:

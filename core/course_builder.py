@@ -9,10 +9,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
-from core.account import grant_role
+from core.account import get_user, grant_role
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.models import (
@@ -27,7 +27,7 @@ from core.models import (
 )
 from core.models.catalogue import LEVELS
 from core.money import Money
-from core.text import clean_line
+from core.text import clean_block, clean_line, clean_link
 from core.uow import UnitOfWork
 
 LENGTHS = (30, 45, 60, 90, 120)
@@ -35,7 +35,6 @@ MAX_PRICE_MINOR = 1_000_000
 MAX_MODULES = 40
 MAX_QUESTIONS = 30
 MAX_TEXT = 1500
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]{1,480}$", re.IGNORECASE)
 
 
 class NotACreator(InvalidInput):
@@ -43,43 +42,18 @@ class NotACreator(InvalidInput):
         super().__init__("Creating courses needs creator permission — ask the admin for it.")
 
 
-async def user_by_id(uow: UnitOfWork, user_id: int) -> User:
-    user = await uow.session.get(User, user_id, options=[selectinload(User.roles)]) if (
-        is_valid_id(user_id)) else None
-    if user is None:
-        raise NotFound("person")
-    return user
-
-
 async def grant_creator(uow: UnitOfWork, user_id: int) -> User:
-    user = await user_by_id(uow, user_id)
+    user = await get_user(uow, user_id)
     grant_role(uow, user, "creator")
     return user
 
 
 async def revoke_creator(uow: UnitOfWork, user_id: int) -> User:
-    user = await user_by_id(uow, user_id)
+    user = await get_user(uow, user_id)
     await uow.session.execute(delete(UserRole).where(
         UserRole.user_id == user.id, UserRole.role == "creator"))
     await uow.session.refresh(user, ["roles"])
     return user
-
-
-def long_text(text: str | None, *, what: str, most: int = MAX_TEXT) -> str:
-    """Several lines of plain text (a description, a syllabus), control characters refused."""
-    body = "\n".join(" ".join(line.split()) for line in (text or "").strip().splitlines())
-    if any(unicodedata.category(c) in {"Cc", "Cs"} and c != "\n" for c in body):
-        raise InvalidInput(f"Please type the {what} as plain text.")
-    if len(body) > most:
-        raise InvalidInput(f"The {what} can be at most {most} characters ({len(body)} now).")
-    return body
-
-
-def clean_url(text: str | None) -> str:
-    url = (text or "").strip()
-    if not _URL.match(url):
-        raise InvalidInput("That isn't a link. Send a web address like https://example.com/x")
-    return url
 
 
 def parse_price(text: str, currency: str = "USD") -> int:
@@ -118,8 +92,8 @@ async def create_course(uow: UnitOfWork, creator: User, *, title: str, descripti
         raise InvalidInput("That price is out of range.")
     title = clean_line(title, what="course title", least=3, most=80)
     now = uow.clock.now()
-    course = Course(slug=await _slug(uow, title), title=title,
-                    description=long_text(description, what="description"), level=level,
+    course = Course(slug=await _slug(uow, title), title=title, level=level,
+                    description=clean_block(description, what="description", most=MAX_TEXT),
                     price_minor=price_minor, currency=currency, session_minutes=minutes,
                     status="draft", creator_id=creator.id, created_at=now)
     uow.session.add(course)
@@ -154,10 +128,10 @@ def edit_course(course: Course, field: str, text: str) -> str:
         course.title = clean_line(text, what="course title", least=3, most=80)
         return course.title
     if field == "description":
-        course.description = long_text(text, what="description")
+        course.description = clean_block(text, what="description", most=MAX_TEXT)
         return course.description[:80]
     if field == "syllabus":
-        course.syllabus = long_text(text, what="syllabus")
+        course.syllabus = clean_block(text, what="syllabus", most=MAX_TEXT)
         return course.syllabus[:80]
     if field == "level":
         if text not in LEVELS:
@@ -180,19 +154,26 @@ async def modules_of(uow: UnitOfWork, course_id: int) -> list[CourseModule]:
         CourseModule.course_id == course_id).order_by(CourseModule.position))).all())
 
 
+async def _count_and_last(uow: UnitOfWork, position: InstrumentedAttribute[int],
+                          where: ColumnElement[bool]) -> tuple[int, int]:
+    """How many rows a list has and its last position (0 when empty)."""
+    count, last = (await uow.session.execute(
+        select(func.count(), func.coalesce(func.max(position), 0)).where(where))).one()
+    return int(count), int(last)
+
+
 async def add_module(uow: UnitOfWork, course: Course, *, title: str, summary: str = "",
                      video_url: str | None = None) -> CourseModule:
     if course.status == "retired":
         raise InvalidInput("This course is retired; its modules are frozen.")
-    count, last = (await uow.session.execute(select(
-        func.count(), func.coalesce(func.max(CourseModule.position), 0)).where(
-        CourseModule.course_id == course.id))).one()
+    count, last = await _count_and_last(uow, CourseModule.position,
+                                        CourseModule.course_id == course.id)
     if count >= MAX_MODULES:
         raise InvalidInput(f"A course can have at most {MAX_MODULES} modules.")
-    module = CourseModule(course_id=course.id, position=int(last) + 1,
+    module = CourseModule(course_id=course.id, position=last + 1,
                           title=clean_line(title, what="module title", least=2, most=80),
-                          summary=long_text(summary, what="module summary"),
-                          video_url=clean_url(video_url) if video_url else None)
+                          summary=clean_block(summary, what="module summary", most=MAX_TEXT),
+                          video_url=clean_link(video_url) if video_url else None)
     uow.session.add(module)
     await uow.session.flush()
     return module
@@ -243,7 +224,7 @@ async def add_material(uow: UnitOfWork, course: Course, *, title: str, url: str 
     material = CourseMaterial(
         course_id=course.id, module_id=module_id, kind=kind,
         title=clean_line(title, what="title", least=2, most=120),
-        url=clean_url(url) if url else None, body=long_text(body, what="note", most=4000),
+        url=clean_link(url) if url else None, body=clean_block(body, what="note", most=4000),
         file_ref=file_ref, platform=platform if file_ref else None,
         created_at=uow.clock.now())
     uow.session.add(material)
@@ -304,15 +285,14 @@ async def owned_quiz(uow: UnitOfWork, user: User, quiz_id: int) -> Quiz:
 
 async def add_question(uow: UnitOfWork, quiz: Quiz, draft: QuestionDraft) -> int:
     """Append a question; returns how many the quiz has now."""
-    count, last = (await uow.session.execute(select(
-        func.count(), func.coalesce(func.max(QuizQuestion.position), 0)).where(
-        QuizQuestion.quiz_id == quiz.id))).one()
+    count, last = await _count_and_last(uow, QuizQuestion.position,
+                                        QuizQuestion.quiz_id == quiz.id)
     if count >= MAX_QUESTIONS:
         raise InvalidInput(f"A quiz can have at most {MAX_QUESTIONS} questions.")
-    uow.session.add(QuizQuestion(quiz_id=quiz.id, position=int(last) + 1, prompt=draft.prompt,
+    uow.session.add(QuizQuestion(quiz_id=quiz.id, position=last + 1, prompt=draft.prompt,
                                  options=list(draft.options), answer=draft.answer))
     await uow.session.flush()
-    return int(count) + 1
+    return count + 1
 
 
 async def quizzes_of(uow: UnitOfWork, course_id: int) -> list[tuple[Quiz, int]]:

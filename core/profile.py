@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -22,12 +21,11 @@ from core.models import (
 )
 from core.models.learning import PROFILE_SECTIONS
 from core.social import get_person
-from core.text import clean_line
+from core.text import clean_line, clean_link
 from core.uow import UnitOfWork
 
 MAX_BIO = 500
 MAX_LINKS = 5
-MAX_LINK = 300
 MAX_DOCUMENTS = 5
 MAX_REF = 300  # the picture column's width
 # The topics people pick from (onboarding, /profile); suggestions use these, never chats.
@@ -90,23 +88,6 @@ async def set_bio(uow: UnitOfWork, user: User, text: str | None) -> str:
 
 async def clear_bio(uow: UnitOfWork, user: User) -> None:
     (await _editable(uow, user)).bio = ""
-
-
-def clean_link(text: str) -> str:
-    """A web address people can open: http(s), a real host name, nothing invisible."""
-    example = "Links start with https:// — for example https://github.com/yourname"
-    shown = text if len(text) <= 40 else text[:39] + "…"
-    if len(text) > MAX_LINK:
-        raise InvalidInput(f"That link is over {MAX_LINK} characters. {example}")
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname or ""
-    except ValueError:
-        host, parts = "", urlsplit("")
-    if (parts.scheme.lower() not in ("http", "https") or "." not in host
-            or not text.isascii() or not text.isprintable()):
-        raise InvalidInput(f"“{shown}” isn't a web link. {example}")
-    return text
 
 
 def parse_links(text: str | None) -> list[str]:

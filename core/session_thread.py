@@ -119,16 +119,17 @@ async def bind_room(uow: UnitOfWork, booking: Booking, platform: str, room_key: 
 
 
 async def relay(uow: UnitOfWork, thread: Thread, message: SessionMessage, *,
-                link: str, reply_action: str, room: SessionRoom | None = None) -> bool:
+                link: str, reply_action: str, in_room: bool = False) -> bool:
     """Pass a thread message on to the other participant; False when they already saw it
-    (both are in the room it was written in). A room member gets it in the room; a file
-    from another platform comes as ``link`` (our signed download route)."""
+    (it was written in the session's room on ``message.platform`` and they are in it). A
+    room member gets it in the room; a file from another platform comes as ``link`` (our
+    signed download route)."""
     booking, other = thread.booking, thread.other
-    if room is not None and _is_in(room, booking, other.id):
-        return False
     rooms = (await uow.session.scalars(
         select(SessionRoom).where(SessionRoom.booking_id == booking.id))).all()
     their_room = next((r for r in rooms if _is_in(r, booking, other.id)), None)
+    if in_room and their_room is not None and their_room.platform == message.platform:
+        return False
     forward = None
     if message.file_ref is not None and message.platform is not None:
         forward = Forward(message.platform, message.file_ref, message.file_name or "file",

@@ -41,3 +41,12 @@ def verify_token(secret: str, purpose: str, token: str, now: datetime) -> str:
     if got_purpose != purpose or not isinstance(subject, str) or expires < now.timestamp():
         raise NotFound("link")
     return subject
+
+
+def verify_pair(secret: str, purpose: str, token: str, now: datetime) -> tuple[int, int]:
+    """(record id, user id) from a per-person link signed with subject ``"<id>:<user>"``."""
+    first, _, second = verify_token(secret, purpose, token, now).partition(":")
+    try:
+        return int(first), int(second)
+    except ValueError:
+        raise NotFound("link") from None

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core.account import grant_role
+from core.certificates import issue_teaching_certificate
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.models import (
@@ -24,7 +25,7 @@ from core.models import (
 )
 from core.outbox import notify
 from core.review import Reputation, teacher_reputations
-from core.text import clean_line
+from core.text import clean_line, clean_reason
 from core.uow import UnitOfWork
 
 
@@ -119,14 +120,6 @@ async def _application(uow: UnitOfWork, application_id: int) -> ApplicationView:
     return ApplicationView(*row)
 
 
-def _reason(approve: bool, reason: str | None) -> str | None:
-    if approve:
-        return None
-    if not reason or not reason.strip():
-        raise InvalidInput("Declining needs a reason: it is sent to the applicant.")
-    return clean_line(reason, what="reason", least=3, most=300)
-
-
 async def decide_application(uow: UnitOfWork, decider: User, application_id: int, *,
                              approve: bool, reason: str | None = None) -> ApplicationView:
     """The creator endorses (or declines) a pending application; the admin approves (or
@@ -142,7 +135,7 @@ async def decide_application(uow: UnitOfWork, decider: User, application_id: int
         raise InvalidInput(f"That application is already {app.status}.")
     else:
         raise NotFound("application")
-    why = _reason(approve, reason)
+    why = None if approve else clean_reason(reason)
     now = uow.clock.now()
     applicant = await uow.session.get(User, app.user_id, options=[selectinload(User.roles)])
     assert applicant is not None
@@ -169,8 +162,6 @@ async def decide_application(uow: UnitOfWork, decider: User, application_id: int
     else:
         row.status, row.approved_at, row.suspended_at = "active", now, None
     grant_role(uow, applicant, "teacher")
-    from core.certificates import issue_teaching_certificate
-
     await issue_teaching_certificate(uow, applicant.id, course.id, decider.id)
     await notify(uow, applicant, "teach_approved",
                  f"🎉 You now teach {course.title}! You earn 70% of every session. Set your "
@@ -233,7 +224,7 @@ async def set_suspended(uow: UnitOfWork, actor: User, course_id: int, teacher_id
     teacher = await uow.session.get(User, teacher_id)
     assert teacher is not None
     if suspended:
-        why = _reason(False, reason)
+        why = clean_reason(reason)
         if row.status == "suspended":
             return row
         row.status, row.suspended_at = "suspended", uow.clock.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import urlsplit
 
 from core.errors import InvalidInput
 
@@ -20,3 +21,40 @@ def clean_line(text: str | None, *, what: str, least: int, most: int) -> str:
     if not least <= len(line) <= most:
         raise InvalidInput(f"A {what} needs {least} to {most} characters.")
     return line
+
+
+def clean_reason(text: str | None) -> str:
+    """A reason (a cancellation, a decline, a suspension) as stored and shown to the other
+    person."""
+    return clean_line(text, what="reason", least=3, most=300)
+
+
+def clean_block(text: str | None, *, what: str, most: int) -> str:
+    """Several lines of plain text (a description, a syllabus): spaces collapsed per line,
+    control characters refused, length kept."""
+    body = "\n".join(" ".join(line.split()) for line in (text or "").strip().splitlines())
+    if any(unicodedata.category(c) in {"Cc", "Cs"} and c != "\n" for c in body):
+        raise InvalidInput(f"Please type the {what} as plain text.")
+    if len(body) > most:
+        raise InvalidInput(f"The {what} can be at most {most} characters ({len(body)} now).")
+    return body
+
+
+MAX_LINK = 300
+
+
+def clean_link(text: str) -> str:
+    """A web address people can open: http(s), a real host name, nothing invisible."""
+    example = "Links start with https:// — for example https://github.com/yourname"
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    if len(text) > MAX_LINK:
+        raise InvalidInput(f"That link is over {MAX_LINK} characters. {example}")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        host, parts = "", urlsplit("")
+    if (parts.scheme.lower() not in ("http", "https") or "." not in host
+            or not text.isascii() or not text.isprintable()):
+        raise InvalidInput(f"“{shown}” isn't a web link. {example}")
+    return text

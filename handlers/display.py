@@ -76,3 +76,10 @@ def month_grid(first: date, open_days: set[date], weeks: int = 5) -> str:
             cells.append(f"{day.day:>2}" if day in open_days else " ·")
         lines.append(" ".join(cells))
     return "\n".join(lines)
+
+
+def percent_bar(pct: int, cells: int = 10, *, label: bool = True) -> str:
+    """``▓▓▓░░ 60%``: a share shown as filled cells (progress, scores, profile strength)."""
+    pct = max(0, min(pct, 100))
+    filled = round(cells * pct / 100)
+    return "▓" * filled + "░" * (cells - filled) + (f" {pct}%" if label else "")

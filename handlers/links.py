@@ -54,11 +54,19 @@ RECORDING = "recording"
 RECORDING_LINK_DAYS = 30
 
 
+def _personal(settings: Settings, purpose: str, record_id: int, user_id: int,
+              expires_at: datetime) -> str:
+    """One person's link to one record at ``/<purpose>/<token>`` (core.signing.verify_pair
+    reads it back); the route re-checks that person may still see the record."""
+    token = sign_token(settings.secrets.secret_key, purpose, f"{record_id}:{user_id}",
+                       expires_at)
+    return f"{settings.web.public_url.rstrip('/')}/{purpose}/{token}"
+
+
 def recording_url(settings: Settings, recording_id: int, user_id: int, now: datetime) -> str:
-    """One person's private link to a recording; the route re-checks they may watch it."""
-    token = sign_token(settings.secrets.secret_key, RECORDING, f"{recording_id}:{user_id}",
-                       now + timedelta(days=RECORDING_LINK_DAYS))
-    return f"{settings.web.public_url.rstrip('/')}/recording/{token}"
+    """One person's private link to a recording."""
+    return _personal(settings, RECORDING, recording_id, user_id,
+                     now + timedelta(days=RECORDING_LINK_DAYS))
 
 
 FILE = "file"
@@ -67,9 +75,7 @@ FILE_LINK_DAYS = 30
 
 def file_url(settings: Settings, message_id: int, user_id: int, now: datetime) -> str:
     """One recipient's link to a file sent in a session thread (fetched from its platform)."""
-    token = sign_token(settings.secrets.secret_key, FILE, f"{message_id}:{user_id}",
-                       now + timedelta(days=FILE_LINK_DAYS))
-    return f"{settings.web.public_url.rstrip('/')}/file/{token}"
+    return _personal(settings, FILE, message_id, user_id, now + timedelta(days=FILE_LINK_DAYS))
 
 
 VERIFY = "verify"

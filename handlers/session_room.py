@@ -10,7 +10,6 @@ from core.session_thread import (
     open_thread,
     post_message,
     relay,
-    room_of,
 )
 from handlers import payload
 from handlers.context import Ctx
@@ -29,11 +28,10 @@ async def pass_on(ctx: Ctx, thread: Thread, inp: Input, *, in_room: bool = False
         file_size=attachment.size if attachment else 0,
         file_kind=attachment.kind if attachment else "document",
         platform=ctx.turn.platform)
-    room = await room_of(ctx.uow, thread.booking.id, ctx.turn.platform) if in_room else None
     return await relay(
         ctx.uow, thread, message,
         link=file_url(ctx.uow.settings, message.id, thread.other.id, ctx.uow.clock.now()),
-        reply_action=payload.command("thread", str(thread.booking.id)), room=room)
+        reply_action=payload.command("thread", str(thread.booking.id)), in_room=in_room)
 
 
 async def room_message(ctx: Ctx, room_key: str) -> list[Reply]:

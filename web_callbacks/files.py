@@ -12,7 +12,7 @@ from aiohttp import web
 
 from core.errors import NotFound
 from core.session_thread import MAX_FILE_BYTES, file_for
-from core.signing import verify_token
+from core.signing import verify_pair
 from core.uow import Database
 from handlers.links import FILE
 from web_callbacks.pages import html_page
@@ -77,10 +77,9 @@ async def _stream_telegram(request: web.Request, db: Database, file_id: str,
 def file_routes(db: Database) -> list[web.RouteDef]:
     async def download(request: web.Request) -> web.StreamResponse:
         try:
-            subject = verify_token(db.settings.secrets.secret_key, FILE,
-                                   request.match_info["token"], db.clock.now())
-            message_id, user_id = (int(x) for x in subject.split(":"))
-        except (NotFound, ValueError):
+            message_id, user_id = verify_pair(db.settings.secrets.secret_key, FILE,
+                                              request.match_info["token"], db.clock.now())
+        except NotFound:
             return html_page("Link expired", "<p>This file link is invalid or has expired. "
                              "Ask the sender to share it again.</p>", 404)
         async with db.uow() as uow:

@@ -12,7 +12,7 @@ from aiohttp import web
 from core.errors import NotFound
 from core.models import Booking, User
 from core.recording import record_recording, recording_for
-from core.signing import verify_token
+from core.signing import verify_pair
 from core.uow import Database
 from core.video import JoinRefused, check_end_token, meeting_id_for, plan_join, save_room
 from core.video_port import VideoError, VideoProvider
@@ -25,13 +25,7 @@ RECORDING_READY = "/video/recording-ready"
 
 
 def _subject(db: Database, purpose: str, token: str) -> tuple[int, int]:
-    """(record id, user id) from one of our signed links; NotFound if forged or expired."""
-    subject = verify_token(db.settings.secrets.secret_key, purpose, token, db.clock.now())
-    first, _, second = subject.partition(":")
-    try:
-        return int(first), int(second)
-    except ValueError:
-        raise NotFound("link") from None
+    return verify_pair(db.settings.secrets.secret_key, purpose, token, db.clock.now())
 
 
 def video_routes(db: Database, video: VideoProvider,

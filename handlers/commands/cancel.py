@@ -5,13 +5,13 @@ from __future__ import annotations
 from core.booking import (
     cancel_booking,
     check_cancellable,
-    clean_reason,
     get_booking_for,
     get_booking_view,
     is_late_cancel,
     list_upcoming_bookings,
 )
 from core.errors import DomainError, InvalidInput, NotFound, ReasonRequired
+from core.text import clean_reason
 from handlers.announce import cancelled_replies
 from handlers.context import Ctx
 from handlers.display import booking_line, when

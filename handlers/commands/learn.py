@@ -5,7 +5,6 @@ question by question, graded at once)."""
 from __future__ import annotations
 
 from core.course_builder import materials_of
-from core.db import is_valid_id
 from core.errors import DomainError, InvalidInput, NotFound
 from core.learning import (
     enrolment_of,
@@ -17,21 +16,17 @@ from core.models import Course, CourseModule
 from core.quizzes import open_quiz, submit
 from handlers import payload
 from handlers.context import Ctx
+from handlers.display import percent_bar
 from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
 from handlers.reply import Button, Reply, SharedFile, clip
 from handlers.turn import parse_id
 
 
-def bar(pct: int, width: int = 10) -> str:
-    filled = round(width * max(0, min(pct, 100)) / 100)
-    return "▓" * filled + "░" * (width - filled) + f" {pct}%"
-
-
 async def _course_page(ctx: Ctx, course: Course, note: str | None = None) -> Reply:
     me = await standing(ctx.uow, course, ctx.user.id)
     lines = [f"{note}\n" if note else "", f"📘 {course.title}",
-             f"Modules {bar(me.module_pct)} · sessions done: {me.sessions_done}"]
+             f"Modules {percent_bar(me.module_pct)} · sessions done: {me.sessions_done}"]
     rows: list[tuple[Button, ...]] = []
     for m in me.modules:
         done = m.id in me.modules_done
@@ -73,7 +68,7 @@ async def learn(ctx: Ctx, args: str) -> list[Reply]:
         lines = ["📚 Your courses:"]
         for _enrolment, course in enrolments:
             me = await standing(ctx.uow, course, ctx.user.id)
-            state = "🎓 complete" if me.complete else bar(me.module_pct)
+            state = "🎓 complete" if me.complete else percent_bar(me.module_pct)
             lines.append(f"{course.title}: {state}")
         return [Reply("\n".join(lines), tuple(
             (Button(clip(f"📘 {c.title}", 80), action=payload.command("learn", str(c.id))),)
@@ -139,7 +134,7 @@ MODULE = Command("module", "A module's page: summary, video and materials",
 
 async def quiz_start(ctx: Ctx, args: str) -> Finish | None:
     quiz_id = parse_id(args)
-    if quiz_id is None or not is_valid_id(quiz_id):
+    if quiz_id is None:
         raise InvalidInput("Which quiz? Open your course with /learn and tap a quiz.")
     paper = await open_quiz(ctx.uow, ctx.user, quiz_id)
     ctx.data.update(quiz_id=paper.quiz.id, answers=[])
@@ -172,7 +167,7 @@ async def on_answer(ctx: Ctx, inp: Input) -> Outcome:
         return Reject(exc.user_message)
     verdict = (f"✅ Passed with {graded.score_pct}%" if graded.passed else
                f"❌ {graded.score_pct}% — the pass mark is {paper.quiz.pass_pct}%")
-    lines = [f"{verdict} ({graded.right} of {len(paper.questions)} right).", bar(
+    lines = [f"{verdict} ({graded.right} of {len(paper.questions)} right).", percent_bar(
         graded.score_pct)]
     for q, _given in graded.wrong[:5]:
         lines.append(f"• {clip(q.prompt, 80)} → {q.options[q.answer]}")

@@ -35,18 +35,13 @@ from handlers.commands.profile_about import (
 )
 from handlers.commands.start import ZONE_CHOICES
 from handlers.context import Ctx
+from handlers.display import percent_bar
 from handlers.flow import Choice, Finish, Flow, Input, Outcome, Prompt, Reject, Stay, Step
 from handlers.registry import Command
 from handlers.reply import Button, Reply, clip
 
 FIELDS = {"name", "timezone", "notify", "reminders", "privacy", *ABOUT_FIELDS}
 SAVED = "✅ Saved."
-
-
-def strength_bar(pct: int) -> str:
-    """``▓▓▓░░`` — five cells, one per fifth."""
-    filled = max(0, min(5, round(pct / 20)))
-    return "▓" * filled + "░" * (5 - filled)
 
 
 def and_list(items: list[str]) -> str:
@@ -56,7 +51,7 @@ def and_list(items: list[str]) -> str:
 def strength_line(pct: int, missing: list[str]) -> str:
     """``Profile 60% ▓▓▓░░ — add a picture and a bio``."""
     todo = f"add {and_list(missing)}" if missing else "complete!"
-    return f"Profile {pct}% {strength_bar(pct)} — {todo}"
+    return f"Profile {pct}% {percent_bar(pct, 5, label=False)} — {todo}"
 
 
 def short_link(link: str) -> str:

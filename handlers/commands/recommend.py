@@ -18,6 +18,7 @@ from core.models import CertificationRequest, User
 from core.outbox import OutButton
 from handlers import payload
 from handlers.context import Ctx
+from handlers.display import percent_bar
 from handlers.flow import Choice, Finish, Flow, Input, Next, Outcome, Prompt, Reject, Step
 from handlers.registry import Command
 from handlers.reply import Reply, clip, rows_of
@@ -31,8 +32,7 @@ KIND_CHOICES = (Choice("🎓 Completion", "completion"), Choice("🏅 Mastery", 
 
 
 def bar(pct: int) -> str:
-    filled = round(pct / 20)
-    return "▓" * filled + "░" * (5 - filled) + f" {pct}%"
+    return percent_bar(pct, 5)
 
 
 def standing_line(s: Standing) -> str:

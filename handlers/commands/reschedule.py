@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from core.booking import check_cancellable, clean_reason, get_booking_for, list_upcoming_bookings
+from core.booking import check_cancellable, get_booking_for, list_upcoming_bookings
 from core.errors import DomainError, InvalidInput
+from core.text import clean_reason
 from handlers.commands.book import STEPS as BOOK_STEPS
 from handlers.commands.book import slot_key
 from handlers.context import Ctx

@@ -17,6 +17,7 @@ from core.teaching import (
     open_applications,
     set_suspended,
 )
+from core.text import clean_reason
 from handlers import payload
 from handlers.charts import progress_chart
 from handlers.context import Ctx
@@ -63,8 +64,9 @@ async def applications(ctx: Ctx, args: str) -> list[Reply]:
     rows: list[tuple[Button, ...]] = []
     for v in waiting[:5]:
         step = "endorse" if v.application.status == "pending" else "approve"
+        why = f": {clip(v.application.motivation, 100)}" if v.application.motivation else ""
         lines.append(f"#{v.application.id} {v.applicant.display_name} → {v.course.title} "
-                     f"({v.application.status}){': ' + clip(v.application.motivation, 100) if v.application.motivation else ''}")  # noqa: E501
+                     f"({v.application.status}){why}")
         rows.append((Button(clip(f"✓ {step.capitalize()} {v.applicant.display_name}", 40),
                             action=payload.command("applications",
                                                    f"approve {v.application.id}")),
@@ -91,12 +93,14 @@ async def ask_reason(ctx: Ctx) -> Prompt:
 
 async def on_reason(ctx: Ctx, inp: Input) -> Outcome:
     try:
+        reason = clean_reason(inp.text)
+    except DomainError as exc:
+        return Reject(exc.user_message)  # ask again
+    try:
         view = await decide_application(ctx.uow, ctx.user, int(ctx.data["application_id"]),
-                                        approve=False, reason=inp.text)
-    except InvalidInput as exc:
-        if "reason" in exc.user_message or "characters" in exc.user_message:
-            return Reject(exc.user_message)
-        raise
+                                        approve=False, reason=reason)
+    except DomainError as exc:  # decided meanwhile, or not theirs: nothing to ask again
+        return Finish((Reply(exc.user_message, tone="warning"),))
     return Finish((Reply(f"✓ Declined; {view.applicant.display_name} has been told why."),))
 
 
@@ -160,10 +164,14 @@ async def ask_suspend_reason(ctx: Ctx) -> Prompt:
 
 async def on_suspend_reason(ctx: Ctx, inp: Input) -> Outcome:
     try:
-        await set_suspended(ctx.uow, ctx.user, int(ctx.data["course_id"]),
-                            int(ctx.data["teacher_id"]), suspended=True, reason=inp.text)
+        reason = clean_reason(inp.text)
     except DomainError as exc:
         return Reject(exc.user_message)
+    try:
+        await set_suspended(ctx.uow, ctx.user, int(ctx.data["course_id"]),
+                            int(ctx.data["teacher_id"]), suspended=True, reason=reason)
+    except DomainError as exc:
+        return Finish((Reply(exc.user_message, tone="warning"),))
     return Finish((Reply(f"⏸ {ctx.data['name']} is suspended from this course and has been "
                          "told why. Reinstate them from /teachers.", tone="success"),))
 
