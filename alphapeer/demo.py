@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from alphapeer.demo_history import seed_history
 from core.account import find_user_by_identity, grant_role
 from core.availability import booking_window, list_free_slots, set_weekly_availability
 from core.booking import confirm_booking, hold_slot, toggle_teacher_records
 from core.models import Course, CourseMaterial, CourseModule, CourseTeacher, Identity, User
+from core.profile import set_bio, set_interest
 from core.uow import Database, UnitOfWork
 from core.windows import Window
 
@@ -23,6 +25,7 @@ class Person:
     zone: str
     roles: tuple[str, ...]
     bio: str = ""
+    interests: tuple[str, ...] = ()
 
 
 PEOPLE = (
@@ -32,6 +35,7 @@ PEOPLE = (
         "Europe/London",
         ("creator", "teacher", "student"),
         "Course creator. Loves first programs.",
+        ("code", "data", "writing"),
     ),
     Person(
         "maya",
@@ -39,6 +43,7 @@ PEOPLE = (
         "Europe/Berlin",
         ("teacher", "student"),
         "Certified in Python and SQL; teaches weekday evenings.",
+        ("code", "data"),
     ),
     Person(
         "carlos",
@@ -46,6 +51,7 @@ PEOPLE = (
         "America/Mexico_City",
         ("teacher", "student"),
         "Native Spanish speaker, Python tutor.",
+        ("languages", "code"),
     ),
     Person(
         "ken",
@@ -53,9 +59,11 @@ PEOPLE = (
         "Asia/Tokyo",
         ("teacher", "student"),
         "Data analyst teaching SQL and Spanish.",
+        ("data", "languages"),
     ),
-    Person("sam", "Sam Carter", "America/New_York", ("student",)),
-    Person("priya", "Priya Nair", "Asia/Kolkata", ("student",)),
+    Person("sam", "Sam Carter", "America/New_York", ("student",), "", ("code",)),
+    Person("priya", "Priya Nair", "Asia/Kolkata", ("student",),
+           "Learning Python to automate my lab's data work.", ("code", "science")),
     Person("brian", "Brian (Alpha Peer)", "America/Chicago", ("admin",)),
 )
 
@@ -148,7 +156,6 @@ async def _people(uow: UnitOfWork) -> dict[str, User]:
             created_at=now,
             onboarded_at=now,
             origin="demo",
-            bio=p.bio or None,
             roles=[],
         )
         uow.session.add(user)
@@ -158,6 +165,10 @@ async def _people(uow: UnitOfWork) -> dict[str, User]:
         uow.session.add(
             Identity(user_id=user.id, platform=PLATFORM, external_id=p.key, created_at=now)
         )
+        if p.bio:
+            await set_bio(uow, user, p.bio)
+        for interest in p.interests:
+            await set_interest(uow, user, interest, True)
         users[p.key] = user
     return users
 
@@ -219,4 +230,5 @@ async def seed_demo(db: Database) -> bool:
                 uow, users["sam"], python.id, users["maya"].id, slots[0].starts_at, record=True
             )
             await confirm_booking(uow, booking.id)
+    await seed_history(db, users, courses["python-from-zero"].id)
     return True

@@ -140,7 +140,7 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
             await _until_signalled()
             return 0
         print(f"Web server on {settings.web.public_url} (pay links open there).", file=sys.stderr)
-        return await run_terminal(app.dispatcher.handle, user)
+        return await run_terminal(app.dispatcher.handle, user, settle=courier.deliver_due)
     return 0  # pragma: no cover - the stack re-raises or returns above
 
 
@@ -180,6 +180,6 @@ async def run_chat(settings: Settings, user: str, *, demo: bool = False) -> int:
         await ensure_migrated(app.db)
         if demo:
             await seed_demo(app.db)
-        _start_courier(app, {"terminal": terminal_sender(sys.stdout)}, stack)
-        return await run_terminal(app.dispatcher.handle, user)
+        courier = _start_courier(app, {"terminal": terminal_sender(sys.stdout)}, stack)
+        return await run_terminal(app.dispatcher.handle, user, settle=courier.deliver_due)
     return 0  # pragma: no cover

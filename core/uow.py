@@ -111,8 +111,9 @@ class Database:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
         self._turn = WriterTurn() if engine.dialect.name == "sqlite" else None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.clock, self.settings, self._turn)
+    def uow(self, clock: Clock | None = None) -> UnitOfWork:
+        """A unit of work; ``clock`` overrides "now" for it alone (seeding a past)."""
+        return UnitOfWork(self.sessions, clock or self.clock, self.settings, self._turn)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

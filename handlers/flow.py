@@ -137,7 +137,7 @@ def _plain(label: str) -> str:
 
 
 def _render(
-    prompt: Prompt, nonce: str, note: str | None, replace: bool
+    prompt: Prompt, nonce: str, note: str | None, replace: bool, takes_text: bool = False
 ) -> tuple[Reply, list[list[str]]]:
     rows: list[list[Choice]] = [list(r) for r in prompt.rows if r]
     if prompt.cancel:
@@ -154,7 +154,8 @@ def _render(
     if prompt.links:
         buttons.append(tuple(prompt.links))
     text = f"{note}\n\n{prompt.text}" if note else prompt.text
-    return Reply(text, tuple(buttons), replace=replace, pre=prompt.pre), choices
+    return Reply(text, tuple(buttons), replace=replace, pre=prompt.pre,
+                 takes_text=takes_text), choices
 
 
 class FlowEngine:
@@ -218,7 +219,8 @@ class FlowEngine:
     async def _ask(self, ctx: Ctx, flow: Flow, step: Step, note: str | None) -> FlowResult:
         prompt = await step.ask(ctx)
         nonce = payload.new_nonce()
-        reply, choices = _render(prompt, nonce, note, replace=ctx.clicked)
+        reply, choices = _render(prompt, nonce, note, replace=ctx.clicked,
+                                 takes_text=step.free_text)
         await save_conversation(
             ctx.uow,
             ctx.turn.key,

@@ -68,6 +68,8 @@ class Reply:
     shared: SharedFile | None = None
     room: str | None = None  # post in this room (a Discord thread id), not in a DM
     open_room: RoomRequest | None = None
+    # The prompt reads typed text, so a typed number is text (a price), not a button number.
+    takes_text: bool = False
 
     def __post_init__(self) -> None:
         if not self.text.strip():

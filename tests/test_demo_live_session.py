@@ -28,7 +28,8 @@ async def test_demo_session_joins_bbb_then_rating_prompt_then_summary(
         venv: VideoEnv, clock: FrozenClock) -> None:  # noqa: F811
     assert await seed_demo(venv.db)
     async with venv.db.uow() as uow:
-        booking = (await uow.session.scalars(select(Booking))).one()
+        booking = (await uow.session.scalars(select(Booking).where(
+            Booking.starts_at > clock.now()))).one()
         sam = await uow.session.get(User, booking.student_id)
         maya = await uow.session.get(User, booking.teacher_id)
     assert sam is not None and maya is not None

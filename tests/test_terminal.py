@@ -36,7 +36,7 @@ async def _alphapeer(args: list[str], stdin: str, env: dict[str, str]) -> tuple[
 async def test_new_user_holds_a_slot_within_six_presses_after_book(
         db: Database, tmp_path: Path) -> None:
     presses_after_book = ["1", "2", "1", "1", "1"]  # course, teacher, day, time, hold
-    script = "\n".join(["/start", "1", "1", "/book", *presses_after_book]) + "\n"
+    script = "\n".join(["/start", "1", "London", "/book", *presses_after_book]) + "\n"
     code, out, err = await _alphapeer(["chat", "--as", "newbie", "--demo"], script,
                                       _env(db, tmp_path))
     assert code == 0, err

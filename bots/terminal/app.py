@@ -37,12 +37,15 @@ def _reader(stdin: TextIO) -> asyncio.Queue[str]:
 
 
 async def run_terminal(
-    handle: Handle, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    handle: Handle, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+    settle: Callable[[], Awaitable[object]] | None = None,
 ) -> int:
-    """Run until end of input; returns the exit status (0)."""
+    """Run until end of input; returns the exit status (0). ``settle`` runs after each
+    reply (delivering what the turn queued), so notifications print beside their cause."""
     lines = _reader(stdin)
     interactive = stdin.isatty()
     buttons: list[Button] = []
+    takes_text = False
 
     def say(text: str) -> None:
         stdout.write(text + "\n")
@@ -59,19 +62,23 @@ async def run_terminal(
             return 0
         if not interactive:
             say(f"{user}> {line.rstrip()}")
-        event = ingest(line, user, buttons)
+        event = ingest(line, user, buttons, takes_text)
         if event is None:
             continue
         if isinstance(event, SwitchUser):
-            user, buttons = event.name, []
+            user, buttons, takes_text = event.name, [], False
             say(f"(you are now {user})")
         elif isinstance(event, OpenUrl):
             say(f"(open in your browser: {event.url})")
         elif isinstance(event, Notice):
             say(f"({event.text})")
         else:
-            text, buttons = render(await handle(event))
+            replies = await handle(event)
+            text, buttons = render(replies)
+            takes_text = any(r.takes_text for r in replies)
             say(text)
+            if settle is not None:
+                await settle()
 
 
 def terminal_sender(stdout: TextIO) -> Callable[[str, Reply], Awaitable[None]]:

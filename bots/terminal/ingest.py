@@ -34,8 +34,26 @@ def user_key(name: str) -> str:
     return name.lower()
 
 
-def ingest(line: str, user: str, buttons: list[Button]) -> Event:
-    """What a line means: a command, a button press by number, a user switch, or text."""
+def _pressed(text: str, buttons: list[Button], takes_text: bool) -> Button | Notice | None:
+    """The button a line presses: its number, or its exact label (any case). A prompt that
+    reads typed text takes a number as text (a price step reads "50" as the price, never as
+    "button 50", nor "1" as "button 1 = Cancel"); only its link buttons open by label."""
+    if not buttons:
+        return None
+    if text.isdigit() and not takes_text:
+        index = int(text)
+        if not 1 <= index <= len(buttons):
+            return Notice(f"There's no button {index}; pick 1 to {len(buttons)}.")
+        return buttons[index - 1]
+    same = [b for b in buttons if b.label.strip().casefold() == text.casefold()]
+    if len(same) != 1 or (takes_text and same[0].url is None):
+        return None  # the flow matches typed labels of its own choices
+    return same[0]
+
+
+def ingest(line: str, user: str, buttons: list[Button], takes_text: bool = False) -> Event:
+    """What a line means: a command, a button press (by number or label), a user switch,
+    or text."""
     text = line.strip()
     if not text:
         return None
@@ -50,11 +68,10 @@ def ingest(line: str, user: str, buttons: list[Button]) -> Event:
         if not _NAME.match(name):
             return Notice("Usage: :as NAME (letters, digits, . _ -; up to 32 characters)")
         return SwitchUser(name)
-    if text.isdigit() and buttons:
-        index = int(text)
-        if not 1 <= index <= len(buttons):
-            return Notice(f"There's no button {index}; pick 1 to {len(buttons)}.")
-        button = buttons[index - 1]
+    button = _pressed(text, buttons, takes_text)
+    if isinstance(button, Notice):
+        return button
+    if button is not None:
         if button.url is not None:
             return OpenUrl(button.url)
         return Turn(**base, action=button.action)
