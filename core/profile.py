@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core.errors import InvalidInput, NotFound
 from core.models import (
+    Booking,
     Certificate,
     Course,
     CourseTeacher,
@@ -228,6 +229,16 @@ def profile_strength(user: User, profile: Profile | None, *,
 
 
 @dataclass(frozen=True)
+class HeldCertificate:
+    """One live certificate as a profile lists it; Teaching ones count students taught."""
+
+    kind: str  # completion | mastery | teaching
+    course_title: str
+    code: str
+    students_taught: int = 0
+
+
+@dataclass(frozen=True)
 class ProfileView:
     """A profile as one viewer may see it: hidden sections are simply empty for others;
     the owner sees everything, with ``private`` saying what others don't."""
@@ -242,13 +253,14 @@ class ProfileView:
     picture: tuple[str, str] | None = None  # (platform file id, platform)
     teaches: list[str] = field(default_factory=list)
     learning: list[str] = field(default_factory=list)
-    certificates: int = 0
+    certificates: list[HeldCertificate] = field(default_factory=list)
 
     def shows(self, section: str) -> bool:
         return self.own or section not in self.private
 
 
-async def _courses(uow: UnitOfWork, user_id: int) -> tuple[list[str], list[str], int]:
+async def _courses(uow: UnitOfWork, user_id: int
+                   ) -> tuple[list[str], list[str], list[HeldCertificate]]:
     teaches = (await uow.session.scalars(
         select(Course.title).join(CourseTeacher, CourseTeacher.course_id == Course.id)
         .where(CourseTeacher.teacher_id == user_id, CourseTeacher.status == "active",
@@ -257,10 +269,19 @@ async def _courses(uow: UnitOfWork, user_id: int) -> tuple[list[str], list[str],
         select(Course.title).join(Enrolment, Enrolment.course_id == Course.id)
         .where(Enrolment.student_id == user_id, Enrolment.status != "left")
         .order_by(Course.title))).all()
-    certificates = await uow.session.scalar(
-        select(func.count()).select_from(Certificate)
-        .where(Certificate.user_id == user_id, Certificate.revoked_at.is_(None)))
-    return list(teaches), list(learning), int(certificates or 0)
+    taught = dict((await uow.session.execute(
+        select(Booking.course_id, func.count(func.distinct(Booking.student_id))).where(
+            Booking.teacher_id == user_id, Booking.kind == "lesson",
+            Booking.status == "completed").group_by(Booking.course_id))).all())
+    held = (await uow.session.execute(
+        select(Certificate.kind, Course.title, Certificate.code, Certificate.course_id)
+        .join(Course, Course.id == Certificate.course_id)
+        .where(Certificate.user_id == user_id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_at, Certificate.id))).all()
+    certificates = [HeldCertificate(kind, title, code,
+                                    int(taught.get(course_id, 0)) if kind == "teaching" else 0)
+                    for kind, title, code, course_id in held]
+    return list(teaches), list(learning), certificates
 
 
 async def public_view(uow: UnitOfWork, viewer: User, user_id: int) -> ProfileView:
@@ -274,7 +295,7 @@ async def public_view(uow: UnitOfWork, viewer: User, user_id: int) -> ProfileVie
         return own or section not in private
 
     teaches, learning, certificates = (await _courses(uow, user.id)
-                                       if shows("courses") else ([], [], 0))
+                                       if shows("courses") else ([], [], []))
     if profile is None:
         return ProfileView(user, own, private, teaches=teaches, learning=learning,
                            certificates=certificates)

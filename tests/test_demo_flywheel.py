@@ -60,6 +60,7 @@ Weekday evenings
 ✅ Publish
 :as sam
 /coursecard 1
+👩‍🏫 Maya Schmidt
 """
 
 BUILD_A_COURSE = """\
@@ -135,6 +136,7 @@ async def test_demo_flywheel_step_by_step_in_the_terminal(
         assert "📨 to priya> 🎉 You now teach Python from Zero" in out
         card = out.split("/coursecard 1", 1)[1]
         assert "• Priya Nair — new · 0 sessions taught · next free" in card
+        assert "🧑‍🏫 Teaching · Python from Zero · 1 student taught · " in card  # Maya's
 
         # Sam books Priya and pays on the sandbox page, as the browser would.
         sam = FakeChat(dispatcher, "sam", "Sam Carter", platform=PLATFORM)

@@ -235,7 +235,9 @@ async def test_teacher_card_shows_rating_sessions_courses_and_certificates(
                                     issued_at=uow.clock.now()))
     await chat.send(f"/people {world.maya.id}")
     assert "👩‍🏫 Teacher · new · 0 sessions taught" in chat.text
-    assert "📚 Teaches: Python from Zero" in chat.text and "🎓 1 certificate" in chat.text
+    assert "📚 Teaches: Python from Zero" in chat.text
+    assert "🧑‍🏫 Teaching · Python from Zero · 0 students taught · " in chat.text
+    assert "/verify/CERT-MAYA-1" in chat.text
     await chat.send("/people 99999")
     assert "couldn't find that person" in chat.text
     await chat.send("/people someone")

@@ -4,16 +4,19 @@ picture, teaching record, certificates, followers — with Follow. Alone: who yo
 from __future__ import annotations
 
 from core.booking import count_sessions_taught
+from core.certificates import TITLES
 from core.linking import platform_name
-from core.profile import ProfileView, public_view
+from core.profile import HeldCertificate, ProfileView, public_view
 from core.review import teacher_reputations
 from core.social import follower_counts, following_count, is_following, list_following
 from handlers import payload
 from handlers.context import Ctx
+from handlers.links import verify_url
 from handlers.registry import Command
 from handlers.reply import Button, Reply, SharedFile, clip, rows_of
 from handlers.turn import parse_id
 
+MAX_CERTIFICATES = 5
 USAGE = ("Whose profile? Use /people <number> — tap a teacher or creator on a course card "
          "(/courses) to open theirs.")
 
@@ -29,6 +32,15 @@ def people(n: int) -> str:
 def _lock(view: ProfileView, section: str) -> str:
     """The owner sees which sections others can't."""
     return " 🔒" if view.own and section in view.private else ""
+
+
+def certificate_line(cert: HeldCertificate, verify: str) -> str:
+    """``🧑‍🏫 Teaching · Python from Zero · 3 students taught · <verify link>``."""
+    icon = {"completion": "🎓", "mastery": "🏅", "teaching": "🧑‍🏫"}.get(cert.kind, "🎓")
+    taught = (f" · {plural(cert.students_taught, 'student')} taught"
+              if cert.kind == "teaching" else "")
+    return (f"{icon} {TITLES.get(cert.kind, cert.kind)} · {clip(cert.course_title, 60)}"
+            f"{taught} · {verify}")
 
 
 async def _lines(ctx: Ctx, view: ProfileView) -> list[str]:
@@ -50,8 +62,10 @@ async def _lines(ctx: Ctx, view: ProfileView) -> list[str]:
         lines.append(f"📚 Teaches: {clip(', '.join(view.teaches), 200)}{lock}")
     if view.learning:
         lines.append(f"📖 Learning: {clip(', '.join(view.learning), 200)}{lock}")
-    if view.certificates:
-        lines.append(f"🎓 {plural(view.certificates, 'certificate')}{lock}")
+    for cert in view.certificates[:MAX_CERTIFICATES]:
+        lines.append(certificate_line(cert, verify_url(ctx.settings, cert.code)) + lock)
+    if len(view.certificates) > MAX_CERTIFICATES:
+        lines.append(f"🎓 … and {len(view.certificates) - MAX_CERTIFICATES} more")
     if view.bio:
         lines.append(f"\n📝 {view.bio}{_lock(view, 'bio')}")
     if view.interests:
