@@ -9,12 +9,15 @@ from core.ai_port import Assistant
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db import create_engine
+from core.mail_port import MailTransport
 from core.payment_port import PaymentProvider
 from core.uow import Database
 from core.video_port import VideoProvider
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Registry
+from mail.folder import FolderTransport
+from mail.smtp import SmtpTransport
 from payments.sandbox import SandboxProvider
 from payments.stripe_provider import StripeProvider
 from video.bbb import BBBProvider
@@ -30,6 +33,7 @@ class Container:
     payments: PaymentProvider
     video: VideoProvider
     assistant: Assistant | None  # None: AI is off
+    mail: MailTransport
 
     async def close(self) -> None:
         """Release the providers' HTTP connections (the database is disposed separately)."""
@@ -61,6 +65,15 @@ def build_assistant(settings: Settings) -> Assistant | None:
                            ai.transcribe_model, timeout=ai.timeout_seconds)
 
 
+def build_mail(settings: Settings) -> MailTransport:
+    mail = settings.email
+    if mail.backend == "smtp":
+        return SmtpTransport(mail.host, mail.port, security=mail.security,
+                             username=mail.username, password=settings.secrets.smtp_password,
+                             timeout=mail.timeout_seconds)
+    return FolderTransport(settings.data_path / mail.folder)
+
+
 def build(settings: Settings, clock: Clock | None = None) -> Container:
     engine = create_engine(
         settings.database_url,
@@ -72,4 +85,4 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     registry = build_registry()
     return Container(settings, db, registry, Dispatcher(db, registry),
                      build_provider(settings, db.clock), build_video(settings),
-                     build_assistant(settings))
+                     build_assistant(settings), build_mail(settings))

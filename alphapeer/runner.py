@@ -20,6 +20,7 @@ from core.config import Settings
 from core.uow import Database
 from handlers.reply import Reply
 from scheduling.courier import Courier, Sender
+from scheduling.mailer import Mailer
 from scheduling.scheduler import build_scheduler
 from scheduling.session_jobs import QuestionWorker
 from web_callbacks.app import Webhook, create_app
@@ -119,8 +120,9 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
             senders["terminal"] = terminal_sender(sys.stdout)
         courier = _start_courier(app, senders, stack)
         if settings.scheduler.enabled:
-            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds, courier.wake,
-                                        app.payments, app.video, app.assistant)
+            scheduler = build_scheduler(app.db, settings.scheduler.sweep_seconds,
+                                        app.dispatcher.after_commit, app.payments, app.video,
+                                        app.assistant)
             scheduler.start()
             stack.callback(scheduler.shutdown, wait=False)
         for surface in surfaces:
@@ -147,18 +149,23 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
 def _start_courier(
     app: Container, senders: dict[str, Sender], stack: contextlib.AsyncExitStack
 ) -> Courier:
+    """The courier (chat messages), the mailer (email) and, with AI on, the /ask worker:
+    each woken as soon as a turn commits something for it."""
     courier = Courier(app.db, senders)
-    tasks = [asyncio.create_task(courier.run(), name="courier")]
-    app.dispatcher.after_commit = courier.wake
+    mailer = Mailer(app.db, app.mail, app.settings.email.sender)
+    tasks = [asyncio.create_task(courier.run(), name="courier"),
+             asyncio.create_task(mailer.run(), name="mailer")]
+    wakers = [courier.wake, mailer.wake]
     if app.assistant is not None:  # /ask answers as soon as the question is committed
         worker = QuestionWorker(app.db, app.assistant, courier.wake)
         tasks.append(asyncio.create_task(worker.run(), name="questions"))
+        wakers.append(worker.wake)
 
-        def wake_both() -> None:
-            courier.wake()
-            worker.wake()
+    def wake_all() -> None:
+        for wake in wakers:
+            wake()
 
-        app.dispatcher.after_commit = wake_both
+    app.dispatcher.after_commit = wake_all
 
     async def stop() -> None:
         for task in tasks:
@@ -166,6 +173,7 @@ def _start_courier(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await courier.deliver_due()  # last round: what was queued just before stopping
+        await mailer.deliver_due()
 
     stack.push_async_callback(stop)
     return courier

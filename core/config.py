@@ -134,6 +134,27 @@ class AISettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    # "folder": write each email to a file in data_dir/<folder> and the log (development);
+    # "smtp": send through an SMTP server (password from SMTP_PASSWORD).
+    backend: str = "folder"
+    folder: str = "mail"
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none
+    username: str = ""
+    sender: str = "Alpha Peer <no-reply@alphapeer.example>"
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    web_session_days: int = 14      # a web sign-in lasts this long
+    code_minutes: int = 15          # email verification codes and links
+    reset_minutes: int = 30         # password reset and set-password links
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
 
@@ -144,6 +165,7 @@ class Secrets:
     stripe_webhook_secret: str = field(repr=False, default="")
     bbb_secret: str = field(repr=False, default="")
     openai_api_key: str = field(repr=False, default="")
+    smtp_password: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True)
@@ -160,6 +182,8 @@ class Settings:
     calendars: CalendarSettings = field(default_factory=CalendarSettings)
     video: VideoSettings = field(default_factory=VideoSettings)
     ai: AISettings = field(default_factory=AISettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     secrets: Secrets = field(default_factory=Secrets)
     root: str = "."
 
@@ -186,6 +210,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "calendars": CalendarSettings,
     "video": VideoSettings,
     "ai": AISettings,
+    "email": EmailSettings,
+    "accounts": AccountSettings,
 }
 
 
@@ -317,6 +343,7 @@ def _validate(s: Settings) -> None:
     if s.booking.min_notice_minutes < 0:
         raise ConfigError("[booking] min_notice_minutes: must not be negative")
     _validate_video_and_ai(s)
+    _validate_email_and_accounts(s)
     scheme = s.database_url.split(":", 1)[0]
     if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
         raise ConfigError(
@@ -353,6 +380,31 @@ def _validate_video_and_ai(s: Settings) -> None:
         raise ConfigError("[ai] chat_model and transcribe_model must not be empty")
     if s.ai.timeout_seconds < 1:
         raise ConfigError("[ai] timeout_seconds: must be at least 1")
+
+
+def _validate_email_and_accounts(s: Settings) -> None:
+    mail = s.email
+    if mail.backend not in {"folder", "smtp"}:
+        raise ConfigError(f"[email] backend: expected folder or smtp, got {mail.backend!r}")
+    if mail.security not in {"starttls", "tls", "none"}:
+        raise ConfigError(f"[email] security: expected starttls, tls or none, got "
+                          f"{mail.security!r}")
+    if not 0 < mail.port < 65536:
+        raise ConfigError(f"[email] port: expected 1-65535, got {mail.port}")
+    if "@" not in mail.sender:
+        raise ConfigError(f"[email] sender: expected an address such as "
+                          f"'Alpha Peer <no-reply@example.org>', got {mail.sender!r}")
+    if mail.backend == "smtp" and not mail.host:
+        raise ConfigError("[email] host: needed when backend = smtp")
+    if mail.timeout_seconds < 1:
+        raise ConfigError("[email] timeout_seconds: must be at least 1")
+    for key, value, least, most in (
+        ("web_session_days", s.accounts.web_session_days, 1, 365),
+        ("code_minutes", s.accounts.code_minutes, 5, 1440),
+        ("reset_minutes", s.accounts.reset_minutes, 5, 1440),
+    ):
+        if not least <= value <= most:
+            raise ConfigError(f"[accounts] {key}: expected {least}-{most}, got {value}")
 
 
 def _secret_key(env: Mapping[str, str], app: AppSettings, data_path: Path) -> str:
@@ -410,6 +462,7 @@ def load_settings(
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
         bbb_secret=env.get("BBB_SECRET", ""),
         openai_api_key=env.get("OPENAI_API_KEY", ""),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
     )
     settings = dataclasses.replace(partial, secrets=secrets)
     _validate(settings)

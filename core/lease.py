@@ -20,6 +20,11 @@ def changed_one(result: object) -> bool:
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
+def backoff(attempts: int) -> timedelta:
+    """How long a failed delivery waits: 30 s, 1 min, 2 min, ... capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
 def lease_free(claimed_until: InstrumentedAttribute[Any], now: datetime) -> ColumnElement[bool]:
     """Nobody holds the row, or their lease has lapsed."""
     return or_(claimed_until.is_(None), claimed_until < now)

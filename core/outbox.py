@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from core.lease import changed_one, lease, lease_free
-from core.models import Identity, OutboxMessage, User
+from core.lease import backoff, changed_one, lease, lease_free
+from core.mail import Attachment, calendar_attachment, queue_email, subject_of
+from core.models import AccountEmail, Identity, OutboxMessage, User
+from core.notification import URGENT, quiet_until, route
 from core.uow import UnitOfWork
 
 MAX_ATTEMPTS = 8
@@ -93,6 +95,7 @@ class Outgoing:
     attachment: tuple[str, str] | None = None
     forward: Forward | None = None
     room: tuple[str, str] | None = None
+    email_files: tuple[Attachment, ...] = ()  # for the email copy only (a certificate PDF)
 
 
 def _with_forward(m: Outgoing, platform: str | None) -> tuple[tuple[OutButton, ...], ...]:
@@ -103,28 +106,68 @@ def _with_forward(m: Outgoing, platform: str | None) -> tuple[tuple[OutButton, .
     return ((link,), *m.buttons)
 
 
+async def _emails(uow: UnitOfWork, user_ids: Collection[int]) -> dict[int, str]:
+    """Verified addresses of these people (one statement)."""
+    rows = await uow.session.execute(select(AccountEmail.user_id, AccountEmail.address).where(
+        AccountEmail.user_id.in_(user_ids), AccountEmail.verified_at.is_not(None)))
+    return {user_id: address for user_id, address in rows.all()}
+
+
+def _chat_row(m: Outgoing, platform: str | None, now: datetime, due: datetime
+              ) -> OutboxMessage:
+    native = m.forward if m.forward and m.forward.platform == platform else None
+    return OutboxMessage(
+        user_id=m.user.id, kind=m.kind, text=m.text, created_at=now, next_attempt_at=due,
+        platform=platform, attempts=0, room=m.room[1] if m.room else None,
+        file_name=m.attachment[0] if m.attachment else (native.name if native else None),
+        file_body=m.attachment[1] if m.attachment else None,
+        file_ref=native.ref if native else None,
+        file_kind=native.kind if native else None,
+        buttons=[[{k: v for k, v in vars(b).items() if v is not None} for b in row]
+                 for row in _with_forward(m, platform)])
+
+
+async def _email_copy(uow: UnitOfWork, m: Outgoing, address: str) -> None:
+    files = list(m.email_files)
+    if m.attachment is not None:
+        name, body = m.attachment
+        files.insert(0, calendar_attachment(name, body) if name.endswith(".ics")
+                     else Attachment(name, "text/plain", body.encode()))
+    links = [(b.label, b.url) for row in m.buttons for b in row if b.url]
+    if m.forward is not None:
+        links.insert(0, (m.forward.name, m.forward.link))
+    text = m.text
+    if any(b.action for row in m.buttons for b in row):
+        text += "\n\nOpen the chat with the Alpha Peer bot to answer."
+    await queue_email(uow, address, m.kind, subject_of(m.text), text, attachments=files,
+                      links=links, user_id=m.user.id)
+
+
 async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMessage]:
-    """Queue messages; they go out only if this transaction commits. Recipients' platforms
-    are looked up in one statement, however many messages (reminder sweeps send thousands)."""
-    identities = await _identities(uow, {m.user.id for m in messages})
+    """Queue messages; they go out only if this transaction commits. Each goes to the
+    channels its recipient chose for its kind (chat apps, email); chat waits out their
+    quiet hours. Recipients' platforms and addresses are looked up in two statements,
+    however many messages (reminder sweeps send thousands)."""
+    ids = {m.user.id for m in messages}
+    identities = await _identities(uow, ids)
+    emails = await _emails(uow, ids) if messages else {}
     now = uow.clock.now()
     rows: list[OutboxMessage] = []
     for m in messages:
-        if m.room is not None:
-            platform: str | None = m.room[0]
-        else:
-            target = _choose(identities[m.user.id], m.user.notify_via)
-            platform = target.platform if target else None
-        native = m.forward if m.forward and m.forward.platform == platform else None
-        rows.append(OutboxMessage(
-            user_id=m.user.id, kind=m.kind, text=m.text, created_at=now, next_attempt_at=now,
-            platform=platform, attempts=0, room=m.room[1] if m.room else None,
-            file_name=m.attachment[0] if m.attachment else (native.name if native else None),
-            file_body=m.attachment[1] if m.attachment else None,
-            file_ref=native.ref if native else None,
-            file_kind=native.kind if native else None,
-            buttons=[[{k: v for k, v in vars(b).items() if v is not None} for b in row]
-                     for row in _with_forward(m, platform)]))
+        if m.room is not None:  # a post in a shared room: not a personal notification
+            rows.append(_chat_row(m, m.room[0], now, now))
+            continue
+        mine = identities[m.user.id]
+        default = _choose(mine, m.user.notify_via)
+        way = route(m.user, m.kind, {i.platform for i in mine},
+                    default.platform if default else None, m.user.id in emails)
+        held = None if m.kind in URGENT else quiet_until(m.user, now)
+        for platform in way.chat:
+            rows.append(_chat_row(m, platform, now, held or now))
+        if not mine:  # no chat app at all yet: keep the message for when one is linked
+            rows.append(_chat_row(m, None, now, now))
+        if way.email:
+            await _email_copy(uow, m, emails[m.user.id])
     uow.session.add_all(rows)
     uow.notifications += len(rows)
     return rows
@@ -137,10 +180,12 @@ async def notify(
     text: str,
     buttons: tuple[tuple[OutButton, ...], ...] = (),
     attachment: tuple[str, str] | None = None,
-) -> OutboxMessage:
-    """Queue one message to ``user`` (see ``queue``)."""
-    [message] = await queue(uow, [Outgoing(user, kind, text, buttons, attachment)])
-    return message
+    email_files: tuple[Attachment, ...] = (),
+) -> list[OutboxMessage]:
+    """Queue one notification to ``user`` (see ``queue``); the chat rows it made (none when
+    they chose email only, or switched that kind off)."""
+    return await queue(uow, [Outgoing(user, kind, text, buttons, attachment,
+                                      email_files=email_files)])
 
 
 async def claim_due(
@@ -203,11 +248,6 @@ async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
         .values(sent_at=uow.clock.now(), claimed_until=None, last_error=None),
         execution_options={"synchronize_session": False},
     )
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 async def mark_failed(uow: UnitOfWork, message_id: int, attempts: int, error: str) -> None:

@@ -21,6 +21,7 @@ from core.uow import Database
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
 from tests.fakechat import FakeChat
+from tests.mail_env import mail  # noqa: F401  (the "mail" fixture)
 from tests.stripe_env import stripe_env  # noqa: F401  (the "env" fixture)
 from tests.world import World, add_person, build_world
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAT_AND_WEB = {"telegram", "discord", "aiohttp", "simcord"}
-SIBLINGS = {"handlers", "bots", "payments", "scheduling", "web_callbacks", "alphapeer"}
+CHAT_AND_WEB = {"telegram", "discord", "aiohttp", "simcord", "aiosmtplib"}
+SIBLINGS = {"handlers", "bots", "payments", "scheduling", "web_callbacks", "alphapeer", "mail",
+            "video", "ai"}
 FORBIDDEN = {
     "core": CHAT_AND_WEB | SIBLINGS,
-    "handlers": CHAT_AND_WEB | {"bots", "payments", "scheduling", "web_callbacks", "alphapeer"},
+    "handlers": CHAT_AND_WEB | {"bots", "payments", "scheduling", "web_callbacks", "alphapeer",
+                                "mail", "video", "ai"},
 }
 
 

@@ -43,7 +43,7 @@ async def _queue(db: Database, user: User, text: str = "hello") -> int:
     async with db.uow() as uow:
         person = await uow.session.get(User, user.id)
         assert person is not None
-        message = await notify(uow, person, "test", text)
+        [message] = await notify(uow, person, "test", text)
         await uow.session.flush()
         return message.id
 

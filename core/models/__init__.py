@@ -1,11 +1,14 @@
 """Tables. Importing this package registers every table on ``Base.metadata``."""
 
+from core.models.access import AccountEmail, EmailToken, RateEvent, WebSession
 from core.models.account import Identity, User, UserRole
 from core.models.availability import AvailabilityRule
 from core.models.booking import ACTIVE_STATUSES, Booking
 from core.models.catalogue import Course, CourseMaterial, CourseModule, CourseTeacher
 from core.models.conversation import Conversation
+from core.models.direct import Block, Broadcast, DirectMessage, DirectThread, Report
 from core.models.external import ExternalBusy, ExternalCalendar
+from core.models.growth import Inquiry, Referral
 from core.models.learning import (
     Certificate,
     CertificationRequest,
@@ -19,6 +22,7 @@ from core.models.learning import (
     SessionModule,
     TeachingApplication,
 )
+from core.models.mail import EmailMessage
 from core.models.messaging import InboundUpdate, LinkCode, OutboxMessage
 from core.models.money import (
     LedgerEntry,
@@ -44,10 +48,13 @@ from core.models.session import (
 __all__ = [
     "ACTIVE_STATUSES",
     "AIQuestion",
+    "AccountEmail",
     "Attendance",
     "AvailabilityOverride",
     "AvailabilityRule",
+    "Block",
     "Booking",
+    "Broadcast",
     "Certificate",
     "CertificationRequest",
     "Conversation",
@@ -55,12 +62,17 @@ __all__ = [
     "CourseMaterial",
     "CourseModule",
     "CourseTeacher",
+    "DirectMessage",
+    "DirectThread",
+    "EmailMessage",
+    "EmailToken",
     "Enrolment",
     "ExternalBusy",
     "ExternalCalendar",
     "Follow",
     "Identity",
     "InboundUpdate",
+    "Inquiry",
     "LedgerEntry",
     "LedgerTxn",
     "LinkCode",
@@ -74,8 +86,11 @@ __all__ = [
     "Quiz",
     "QuizAttempt",
     "QuizQuestion",
+    "RateEvent",
     "Recording",
+    "Referral",
     "Reminder",
+    "Report",
     "SessionMessage",
     "SessionModule",
     "SessionReview",
@@ -87,4 +102,5 @@ __all__ = [
     "User",
     "UserRole",
     "VideoRoom",
+    "WebSession",
 ]

@@ -19,12 +19,22 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     origin: Mapped[str | None] = mapped_column(String(64), default=None)
-    bio: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # Where messages from others reach this person; None: the platform they joined on.
     notify_via: Mapped[str | None] = mapped_column(String(16), default=None)
     reminders_off: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Which channels each kind of notification uses ({"bookings": ["telegram", "email"]});
+    # a kind not listed uses the default (see core.notification).
+    notify_prefs: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Quiet hours, minutes after local midnight: chat notifications wait until they end.
+    quiet_from: Mapped[int | None] = mapped_column(default=None)
+    quiet_to: Mapped[int | None] = mapped_column(default=None)
+    # Other students may message this person (student-to-student needs both to opt in).
+    peer_messages: Mapped[bool] = mapped_column(default=False)
+    # The personal referral code in this person's invite link (made on first use).
+    ref_code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True,
+                                                  default=None)
 
     roles: Mapped[list[UserRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="user"

@@ -1,0 +1,1 @@
+"""Email transports: SMTP (aiosmtplib) and a local folder for development."""
