@@ -55,6 +55,8 @@ class TelegramSettings:
     mode: str = "polling"
     base_url: str = "https://api.telegram.org/bot"
     webhook_path: str = "/telegram/webhook"
+    # The bot's @username without the @, for t.me invite links (empty: links open our page).
+    bot_username: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class DiscordSettings:
     guild_id: int = 0
     # A text channel where each session gets a private thread (0: relayed DMs instead).
     session_channel_id: int = 0
+    # An invite link to the community server, shown on invitation pages (empty: none).
+    invite_url: str = ""
 
 
 @dataclass(frozen=True)

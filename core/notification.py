@@ -45,7 +45,8 @@ _KINDS = {
     "session_summary": "bookings", "intro_booked": "bookings",
     "receipt": "payments", "payment_declined": "payments", "released": "payments",
     "clawback": "payments", "late_cancel_charge": "payments",
-    "new_follower": "community",
+    "new_follower": "community", "referral_joined": "community",
+    "inquiry": "messages",
 }
 # Chat pings by nature: too close to the session, or an answer someone is waiting for.
 CHAT_ONLY = frozenset({"reminder_1h", "reminder_15m", "ai_answer"})
