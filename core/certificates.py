@@ -20,6 +20,7 @@ from core.catalogue import is_active_teacher
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.learning import Standing, enrolment_of, standing
+from core.mail import Attachment
 from core.models import Booking, Certificate, CertificationRequest, Course, User
 from core.outbox import OutButton, notify
 from core.uow import UnitOfWork
@@ -273,15 +274,19 @@ async def decide(uow: UnitOfWork, creator: User, request_id: int, approve: bool,
     if enrolment is not None and request.kind == "completion" and enrolment.status == "active":
         enrolment.status, enrolment.completed_at = "completed", uow.clock.now()
     show = ((OutButton("🔎 View certificate", url=link),),)
+    # The email copy carries the PDF itself (in chat, /certificates sends it).
+    pdf = (Attachment(f"certificate-{cert.code}.pdf", "application/pdf",
+                      certificate_pdf(await _view(uow, cert), link)),)
     await notify(uow, student, "certificate_issued",
                  f"🎓 Congratulations! {creator.display_name} approved your {what}. Anyone "
-                 f"can check it at {link} — send /certificates for the PDF.", show)
+                 f"can check it at {link} — send /certificates for the PDF.", show,
+                 email_files=pdf)
     funder_id = enrolment.funder_id if enrolment else None
     funder = await uow.session.get(User, funder_id) if funder_id else None
     if funder is not None and funder.id != student.id:
         await notify(uow, funder, "certificate_issued",
                      f"🎓 {student.display_name} earned the {what}, which you fund. "
-                     f"Verify it at {link}", show)
+                     f"Verify it at {link}", show, email_files=pdf)
     await notify(uow, view.teacher, "certificate_issued",
                  f"🎓 {creator.display_name} approved {student.display_name}'s {what} — "
                  "thanks for recommending them.")

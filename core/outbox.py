@@ -96,6 +96,7 @@ class Outgoing:
     forward: Forward | None = None
     room: tuple[str, str] | None = None
     email_files: tuple[Attachment, ...] = ()  # for the email copy only (a certificate PDF)
+    chat: bool = True  # False: only the email copy (the person just saw it in chat)
 
 
 def _with_forward(m: Outgoing, platform: str | None) -> tuple[tuple[OutButton, ...], ...]:
@@ -162,9 +163,9 @@ async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMes
         way = route(m.user, m.kind, {i.platform for i in mine},
                     default.platform if default else None, m.user.id in emails)
         held = None if m.kind in URGENT else quiet_until(m.user, now)
-        for platform in way.chat:
+        for platform in way.chat if m.chat else ():
             rows.append(_chat_row(m, platform, now, held or now))
-        if not mine:  # no chat app at all yet: keep the message for when one is linked
+        if not mine and m.chat:  # no chat app at all yet: keep it for when one is linked
             rows.append(_chat_row(m, None, now, now))
         if way.email:
             await _email_copy(uow, m, emails[m.user.id])
@@ -181,11 +182,12 @@ async def notify(
     buttons: tuple[tuple[OutButton, ...], ...] = (),
     attachment: tuple[str, str] | None = None,
     email_files: tuple[Attachment, ...] = (),
+    chat: bool = True,
 ) -> list[OutboxMessage]:
     """Queue one notification to ``user`` (see ``queue``); the chat rows it made (none when
-    they chose email only, or switched that kind off)."""
+    they chose email only, or switched that kind off, or ``chat`` is False)."""
     return await queue(uow, [Outgoing(user, kind, text, buttons, attachment,
-                                      email_files=email_files)])
+                                      email_files=email_files, chat=chat)])
 
 
 async def claim_due(

@@ -65,7 +65,16 @@ async def booked_reply(ctx: Ctx, booking: Booking) -> list[Reply]:
         f"15 minutes before it starts.\n{video_note(ctx.settings, booking)}",
         ((Button("📋 My bookings", action=payload.command("mybookings")),),),
         tone="success", replace=ctx.clicked)
+    await _email_copy(ctx, "booking_confirmed", confirmation.text, booking, ics)
     return [confirmation, _invite_reply(facts, ics, cancelled=False)]
+
+
+async def _email_copy(ctx: Ctx, kind: str, text: str, booking: Booking, ics: str | None
+                      ) -> None:
+    """The person acting saw it in chat; their email (if they take bookings by email) gets
+    the invite too, so a calendar fed by email stays in step."""
+    await notify(ctx.uow, ctx.user, kind, text,
+                 attachment=(file_name(booking), ics) if ics else None, chat=False)
 
 
 async def cancelled_replies(ctx: Ctx, booking: Booking, was_confirmed: bool) -> list[Reply]:
@@ -80,6 +89,10 @@ async def cancelled_replies(ctx: Ctx, booking: Booking, was_confirmed: bool) -> 
                  f"{facts.course_title}, {format_local(booking.starts_at, other.timezone)} "
                  f"(your time).{reason}", ((MY_BOOKINGS,),),
                  attachment=(file_name(booking), ics) if ics else None)
+    await _email_copy(ctx, "booking_cancelled",
+                      f"✖ You cancelled {_what(booking)} #{booking.id}: {facts.course_title}, "
+                      f"{format_local(booking.starts_at, ctx.user.timezone)} (your time).",
+                      booking, ics)
     return [_invite_reply(facts, ics, cancelled=True)] if ics else []
 
 
@@ -111,6 +124,7 @@ async def rescheduled_replies(ctx: Ctx, booking: Booking, old_start: datetime) -
     done = Reply(f"🔁 Moved #{booking.id} from {format_local(old_start, ctx.user.timezone)} "
                  f"to {format_local(booking.starts_at, ctx.user.timezone)} (your time). "
                  f"{other.display_name} has been told.", tone="success", replace=ctx.clicked)
+    await _email_copy(ctx, "booking_moved", done.text, booking, ics)
     return [done, _invite_reply(facts, ics, cancelled=False)] if ics else [done]
 
 
