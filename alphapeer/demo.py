@@ -9,13 +9,22 @@ from alphapeer.demo_history import seed_history
 from core.account import find_user_by_identity, grant_role
 from core.availability import booking_window, list_free_slots, set_weekly_availability
 from core.booking import confirm_booking, hold_slot, toggle_teacher_records
-from core.models import Course, CourseMaterial, CourseModule, CourseTeacher, Identity, User
+from core.models import (
+    AccountEmail,
+    Course,
+    CourseMaterial,
+    CourseModule,
+    CourseTeacher,
+    Identity,
+    User,
+)
 from core.profile import set_bio, set_interest
 from core.uow import Database, UnitOfWork
 from core.windows import Window
 
 PLATFORM = "terminal"
 MARKER = "ada"  # the demo creator; if she exists the demo is already seeded
+DEMO_DOMAIN = "demo.alphapeer.example"
 
 
 @dataclass(frozen=True)
@@ -231,4 +240,15 @@ async def seed_demo(db: Database) -> bool:
             )
             await confirm_booking(uow, booking.id)
     await seed_history(db, users, courses["python-from-zero"].id)
+    await _addresses(db, users)
     return True
+
+
+async def _addresses(db: Database, users: dict[str, User]) -> None:
+    """Verified demo addresses, added after the past so only new email goes out: with the
+    embedded folder backend, what Sam or Maya would receive lands in var/mail."""
+    async with db.uow() as uow:
+        uow.session.add_all(
+            AccountEmail(user_id=users[key].id, address=f"{key}@{DEMO_DOMAIN}",
+                         added_at=uow.clock.now(), verified_at=uow.clock.now())
+            for key in users)
