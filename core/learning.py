@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
+from core.inquiry import mark_inquiry_conversion
 from core.models import (
     Booking,
     Course,
@@ -43,7 +44,10 @@ async def enrol(uow: UnitOfWork, booking: Booking) -> Enrolment | None:
     await uow.session.execute(uow.insert(Enrolment).values(
         course_id=booking.course_id, student_id=booking.student_id, status="active",
         enrolled_at=uow.clock.now(), intro_booking_id=intro).on_conflict_do_nothing())
-    return await enrolment_of(uow, booking.course_id, booking.student_id)
+    enrolment = await enrolment_of(uow, booking.course_id, booking.student_id)
+    if enrolment is not None:
+        await mark_inquiry_conversion(uow, booking.student_id, booking.course_id, enrolment.id)
+    return enrolment
 
 
 async def assign_module(uow: UnitOfWork, booking: Booking) -> int | None:

@@ -24,8 +24,10 @@ from payments.sandbox import SandboxProvider
 from payments.stripe_provider import StripeProvider
 from video.jitsi import JitsiProvider
 from web_callbacks import stripe_webhook
+from web_callbacks.account import account_routes
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
 from web_callbacks.files import file_routes
+from web_callbacks.growth import growth_routes
 from web_callbacks.payouts import payout_routes
 from web_callbacks.verify import verify_routes
 from web_callbacks.video import video_routes
@@ -136,6 +138,8 @@ def create_app(
     app.router.add_get("/calendar/{token}", calendar_feed)
     app.router.add_routes(file_routes(db))
     app.router.add_routes(verify_routes(db))
+    app.router.add_routes(account_routes(db, after_commit))
+    app.router.add_routes(growth_routes(db, after_commit))
     for hook in webhooks:
         app.router.add_post(hook.path, webhook_handler(hook))
     return app

@@ -90,7 +90,9 @@ async def show_card(ctx: Ctx, args: str) -> list[Reply]:
         lines.append(f"\n👩‍🏫 Teachers ({zone_note(ctx.user)}):")
         lines += directory or ["No teacher is taking students right now — check back soon."]
         rows.append((Button("🎁 Book free intro", action=payload.command("intro", str(course.id))),
-                     Button("🎓 Enrol", action=payload.command("book", str(course.id)))))
+                     Button("🎓 Enrol", action=payload.command("book", str(course.id))),
+                     Button("❓ Ask the creator",
+                            action=payload.command("inquire", str(course.id)))))
         if teachers:
             rows.append(tuple(Button(clip(f"👩‍🏫 {t.display_name}", 40),
                                      action=payload.command("people", str(t.id)))

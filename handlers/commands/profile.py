@@ -126,7 +126,7 @@ def _buttons(ctx: Ctx, teacher: bool, listed: bool) -> tuple[tuple[Button, ...],
     ) if teacher else ()
     return (
         (_edit("✏️ Change name", "name"), _edit("🌍 Change timezone", "timezone"),
-         _edit("🔔 Notifications", "notify")),
+         Button("🔔 Notifications", action=payload.command("notifications"))),
         (_edit("📝 Bio", "bio"), _edit("🌐 Links", "links"),
          Button("🎯 Interests", action=payload.command("interests")),
          _edit("🖼 Picture", "picture")),

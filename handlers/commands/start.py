@@ -8,6 +8,7 @@ from datetime import datetime
 from core.account import complete_onboarding
 from core.errors import InvalidInput
 from core.models import User
+from core.referral import parse_payload, record_arrival
 from core.timezone import format_local, parse_timezone, zone_label
 from handlers.commands.interests import topic_rows
 from handlers.context import Ctx
@@ -38,10 +39,12 @@ _ORIGIN = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _next_command(origin: str | None) -> str | None:
-    """Deep links that lead somewhere: ``course-<slug>`` opens booking for that course."""
+    """Deep links that lead somewhere: ``course-<slug>`` opens booking for that course, an
+    invitation about a course (``ref-<code>-c<id>``) its card."""
     if origin and origin.startswith("course-") and len(origin) > len("course-"):
         return f"book {origin[len('course-') :]}"
-    return None
+    ref = parse_payload(origin)
+    return f"coursecard {ref.course_id}" if ref and ref.course_id else None
 
 
 def welcome(user: User, now: datetime, *, first: bool, replace: bool = False,
@@ -113,6 +116,7 @@ async def on_timezone(ctx: Ctx, inp: Input) -> Outcome:
         timezone=zone,
         origin=ctx.data.get("origin"),
     )
+    await record_arrival(ctx.uow, ctx.user, ctx.data.get("origin"))
     then = ctx.data.get("then") or None
     # Someone on their way somewhere (a deep link, a command) goes on without the detour.
     reply = welcome(ctx.user, ctx.uow.clock.now(), first=True, replace=ctx.clicked,
