@@ -47,6 +47,12 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses).
+    trusted_proxies: str = ""
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from core.earnings import Earnings, get_earnings
 from core.escrow import list_releasable
 from core.learning import list_enrolments
+from core.messaging import unread_count
 from core.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -21,7 +22,6 @@ from core.models import (
     Course,
     CourseModule,
     CourseTeacher,
-    DirectMessage,
     Enrolment,
     ModuleProgress,
     Quiz,
@@ -186,17 +186,11 @@ async def _admin(uow: UnitOfWork, applications: int) -> AdminQueues:
                        health.failed, int(reports or 0))
 
 
-async def count_unread(uow: UnitOfWork, user: User) -> int:
-    """Direct messages to this person not read yet."""
-    return int(await uow.session.scalar(select(func.count(DirectMessage.id)).where(
-        DirectMessage.recipient_id == user.id, DirectMessage.read_at.is_(None))) or 0)
-
-
 async def get_dashboard(uow: UnitOfWork, user: User) -> Dashboard:
     """Everything /dashboard shows for this person; sections of roles they don't hold stay
     empty (and cost no statement)."""
     roles = user.role_names
-    board = Dashboard(unread=await count_unread(uow, user))
+    board = Dashboard(unread=await unread_count(uow, user.id))
     board.next_as_student, _ = await _next(uow, user, teaching=False)
     board.courses = await _progress(uow, user)
     if "teacher" in roles:

@@ -25,12 +25,16 @@ from core.errors import DomainError, InvalidInput
 from core.mail import clean_address, queue_email
 from core.models import AccountEmail, EmailToken, User
 from core.rate_limit import attempts, hit
+from core.referral import claim_email_referrals
 from core.uow import UnitOfWork
 from core.web_session import revoke_all
 
 HOUR = timedelta(hours=1)
 CODES_PER_USER = 5  # per hour: enough to fix a typo or two, too few to spam anyone
 CODES_PER_ADDRESS = 3  # per hour, whoever asks: an address can't be flooded with codes
+# The address isn't proven yet: the usual "because of your account" footer would be wrong.
+ASKED = ("You get this email because someone asked to add this address to an Alpha Peer "
+         "account. If it wasn't you, ignore it: nothing happens without the code.")
 
 
 class TooManyCodes(DomainError):
@@ -125,7 +129,7 @@ async def add_email(uow: UnitOfWork, user: User, text: str) -> CodeSent:
         f"link below. It works once, for {minutes} minutes.\n\nIf you didn't ask for this, "
         "ignore this email: nothing changes without the code.",
         links=[("Confirm this address", link_url(uow.settings, "email/verify", link))],
-        user_id=user.id)
+        user_id=user.id, footer=ASKED)
     return CodeSent(address, minutes)
 
 
@@ -212,12 +216,13 @@ async def _claim(uow: UnitOfWork, user: User, address: str) -> bool:
     except IntegrityError:
         return False
     await drop_tokens(uow, user.id, VERIFY)
+    await claim_email_referrals(uow, user, address)  # an invitation to it joins now
     if first:
         await queue_email(
             uow, address, "welcome", f"Welcome to Alpha Peer, {user.display_name}",
             f"👋 Welcome to Alpha Peer, {user.display_name}!\n\nYour address {address} is "
             "verified. Receipts, booking confirmations, reminders and certificates can reach "
-            "you here now; choose which in the bot with /profile → Notifications.\n\nTo use "
+            "you here now; choose which in the bot with /notifications.\n\nTo use "
             "the web pages, set a password: send /email in the bot.", user_id=user.id)
     elif old is not None:
         await queue_email(

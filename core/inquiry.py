@@ -13,7 +13,6 @@ from core.catalogue import get_published_course
 from core.errors import DomainError, InvalidInput
 from core.mail import clean_address, queue_email
 from core.models import AccountEmail, Course, Inquiry, User
-from core.notification import EMAIL, category_of
 from core.outbox import notify
 from core.rate_limit import hit
 from core.text import clean_block, clean_line
@@ -55,12 +54,6 @@ def _text(course: Course, name: str, address: str, message: str, source: str) ->
             "from you.")
 
 
-def _emailed_anyway(creator: User) -> bool:
-    """Whether the creator chose email for this kind, so the notification emails already."""
-    chosen = (creator.notify_prefs or {}).get(category_of(KIND) or "")
-    return chosen is not None and EMAIL in chosen
-
-
 async def submit_inquiry(uow: UnitOfWork, course_id: int, name: str | None, email: str | None,
                          message: str | None, source: str, user: User | None = None, *,
                          ip: str | None = None) -> Inquiry:
@@ -83,13 +76,13 @@ async def submit_inquiry(uow: UnitOfWork, course_id: int, name: str | None, emai
     creator = await uow.session.get(User, course.creator_id)
     assert creator is not None  # course.creator_id is a non-null foreign key
     text = _text(course, name, address, body, source)
-    await notify(uow, creator, KIND, text)
+    await notify(uow, creator, KIND, text, email=False)  # the email below has Reply-To
     to = await verified_address(uow, creator.id)
-    if to is not None and not _emailed_anyway(creator):
+    if to is not None:
         subject = f"Question about {course.title} from {name}"
         reply = f"mailto:{address}?subject={quote('Re: ' + subject)}"
         await queue_email(uow, to, KIND, subject, text, links=[(f"Reply to {name}", reply)],
-                          user_id=creator.id)
+                          user_id=creator.id, reply_to=address)  # answering reaches them
     return row
 
 

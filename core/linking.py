@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.account_merge import prepare_merge
 from core.db import Base
 from core.errors import DomainError, InvalidInput
 from core.models import CourseTeacher, Identity, LinkCode, User, UserRole
@@ -113,6 +114,7 @@ async def _merge(uow: UnitOfWork, *, source: User, target: User) -> None:
         target.onboarded_at, target.timezone = source.onboarded_at, source.timezone
     target.origin = target.origin or source.origin
     await session.flush()
+    await prepare_merge(uow, source=source, target=target)
     try:
         async with session.begin_nested():
             # Every column that points at an account follows the person, whatever the table.

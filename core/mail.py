@@ -30,7 +30,7 @@ _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _LEAD_SYMBOLS = re.compile(r"^[^\w(]+", re.UNICODE)
 FOOTER = ("You get this email because of your Alpha Peer account. Choose which emails you get "
-          "in the bot: /profile → Notifications.")
+          "in the bot: /notifications.")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def clean_address(text: str | None) -> str:
     return address
 
 
-def text_to_html(text: str, links: Sequence[tuple[str, str]] = ()) -> str:
+def text_to_html(text: str, links: Sequence[tuple[str, str]] = (), footer: str = FOOTER) -> str:
     """Escaped paragraphs with clickable links, then the buttons as links."""
     paragraphs = []
     for block in text.strip().split("\n\n"):
@@ -60,7 +60,7 @@ def text_to_html(text: str, links: Sequence[tuple[str, str]] = ()) -> str:
                           f"{html.escape(label)}</a></p>")
     body = "\n".join(paragraphs)
     return ("<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\n"
-            f"{body}\n<hr><p style=\"color:#666;font-size:small\">{html.escape(FOOTER)}</p>"
+            f"{body}\n<hr><p style=\"color:#666;font-size:small\">{html.escape(footer)}</p>"
             "\n</body></html>")
 
 
@@ -78,17 +78,19 @@ def calendar_attachment(name: str, body: str) -> Attachment:
 
 async def queue_email(uow: UnitOfWork, to: str, kind: str, subject: str, text: str, *,
                       html_body: str | None = None, attachments: Sequence[Attachment] = (),
-                      links: Sequence[tuple[str, str]] = (), user_id: int | None = None
-                      ) -> EmailMessage:
-    """Queue one email; it goes out only if this transaction commits."""
+                      links: Sequence[tuple[str, str]] = (), user_id: int | None = None,
+                      reply_to: str | None = None, footer: str = FOOTER) -> EmailMessage:
+    """Queue one email; it goes out only if this transaction commits. ``footer`` says why
+    the recipient gets it (people without an account get another reason)."""
     now = uow.clock.now()
     plain = text.strip()
     urls = [f"{label}: {url}" for label, url in links]
     if urls:
         plain += "\n\n" + "\n".join(urls)
     row = EmailMessage(
-        user_id=user_id, to_address=to, kind=kind[:32], subject=subject[:200],
-        text_body=f"{plain}\n\n--\n{FOOTER}\n", html_body=html_body or text_to_html(text, links),
+        user_id=user_id, to_address=to, reply_to=reply_to, kind=kind[:32],
+        subject=subject[:200], text_body=f"{plain}\n\n--\n{footer}\n",
+        html_body=html_body or text_to_html(text, links, footer),
         attachments=[{"name": a.name, "mime": a.mime,
                       "data": base64.b64encode(a.data).decode()} for a in attachments],
         created_at=now, next_attempt_at=now, attempts=0)
@@ -103,6 +105,8 @@ def build_mime(row: EmailMessage, sender: str) -> MimeMessage:
     name, address = parseaddr(sender)
     msg["From"] = str(Address(name, addr_spec=address)) if name else address
     msg["To"] = row.to_address
+    if row.reply_to:
+        msg["Reply-To"] = row.reply_to
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id or make_msgid(

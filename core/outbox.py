@@ -97,6 +97,7 @@ class Outgoing:
     room: tuple[str, str] | None = None
     email_files: tuple[Attachment, ...] = ()  # for the email copy only (a certificate PDF)
     chat: bool = True  # False: only the email copy (the person just saw it in chat)
+    email: bool = True  # False: no email copy (the caller sends a richer email itself)
 
 
 def _with_forward(m: Outgoing, platform: str | None) -> tuple[tuple[OutButton, ...], ...]:
@@ -167,7 +168,7 @@ async def queue(uow: UnitOfWork, messages: Sequence[Outgoing]) -> list[OutboxMes
             rows.append(_chat_row(m, platform, now, held or now))
         if not mine and m.chat:  # no chat app at all yet: keep it for when one is linked
             rows.append(_chat_row(m, None, now, now))
-        if way.email:
+        if way.email and m.email:
             await _email_copy(uow, m, emails[m.user.id])
     uow.session.add_all(rows)
     uow.notifications += len(rows)
@@ -183,11 +184,12 @@ async def notify(
     attachment: tuple[str, str] | None = None,
     email_files: tuple[Attachment, ...] = (),
     chat: bool = True,
+    email: bool = True,
 ) -> list[OutboxMessage]:
     """Queue one notification to ``user`` (see ``queue``); the chat rows it made (none when
     they chose email only, or switched that kind off, or ``chat`` is False)."""
     return await queue(uow, [Outgoing(user, kind, text, buttons, attachment,
-                                      email_files=email_files, chat=chat)])
+                                      email_files=email_files, chat=chat, email=email)])
 
 
 async def claim_due(

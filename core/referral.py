@@ -135,11 +135,17 @@ def _invitation_text(inviter: str, links: InviteLinks, course: Course | None,
 
 
 async def _send(uow: UnitOfWork, referrer: User, address: str, course: Course | None,
-                channel: str) -> Referral:
+                channel: str) -> Referral | None:
+    """Record and email one invitation; None when a racing request recorded it first (the
+    partial unique indexes allow one per referrer and address, one outreach per course)."""
     row = Referral(referrer_id=referrer.id, channel=channel, email=address,
                    course_id=course.id if course else None, created_at=uow.clock.now())
-    uow.session.add(row)
-    await uow.session.flush()
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(row)
+            await uow.session.flush()
+    except IntegrityError:
+        return None
     ref = RefPayload(await ensure_ref_code(uow, referrer), row.course_id, row.id)
     links = invite_links(uow.settings, ref)
     outreach = channel == "outreach"
@@ -149,7 +155,11 @@ async def _send(uow: UnitOfWork, referrer: User, address: str, course: Course | 
     buttons = [("Join Alpha Peer", links.page)]
     if links.telegram:
         buttons.append(("Open in Telegram", links.telegram))
-    await queue_email(uow, address, "referral", subject, text, links=buttons)
+    why = ("You get this email because the Alpha Peer team thought this course could be for "
+           "you. We won't write again about it." if outreach else
+           f"You get this email because {referrer.display_name} invited you. We won't email "
+           "you again unless someone invites you.")
+    await queue_email(uow, address, "referral", subject, text, links=buttons, footer=why)
     return row
 
 
@@ -179,7 +189,14 @@ async def refer_by_email(uow: UnitOfWork, referrer: User, address: str,
     if not await hit(uow, "referral_to", address, limit=DAILY_PER_ADDRESS, window=DAY):
         raise InvalidInput("That address has had several invitations today already. "
                            "Try again tomorrow.")
-    return Invitation(await _send(uow, referrer, address, course, "email"), new=True)
+    sent = await _send(uow, referrer, address, course, "email")
+    if sent is None:  # the same invitation, sent by a double click a moment ago
+        again = await uow.session.scalar(select(Referral).where(
+            Referral.referrer_id == referrer.id, Referral.channel == "email",
+            Referral.email == address))
+        assert again is not None
+        return Invitation(again, new=False)
+    return Invitation(sent, new=True)
 
 
 @dataclass(frozen=True)
@@ -217,10 +234,9 @@ async def send_outreach(uow: UnitOfWork, admin: User, course_id: int,
         Referral.email.in_(clean)))).all())
     known |= set((await uow.session.scalars(select(AccountEmail.address).where(
         AccountEmail.address.in_(clean)))).all())
-    sent = [a for a in clean if a not in known]
-    for address in sent:
-        await _send(uow, admin, address, course, "outreach")
-    return Outreach(course, sent, [a for a in clean if a in known], invalid)
+    sent = [a for a in clean if a not in known
+            and await _send(uow, admin, a, course, "outreach") is not None]
+    return Outreach(course, sent, [a for a in clean if a not in sent], invalid)
 
 
 def _origin(referral: Referral, code: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.booking import expire_holds
+from core.email_token import prune_email_tokens
 from core.followup import claim_followups
 from core.models import Course, User
 from core.outbox import Outgoing, queue
@@ -23,14 +24,24 @@ from core.payout import (
     fail_reversal,
     wait_for_payout_account,
 )
+from core.rate_limit import prune_rate_events
 from core.reminder import claim_due_reminders
 from core.uow import Database
 from core.video import close_room
 from core.video_port import VideoProvider
+from core.web_session import prune_sessions
 from handlers.announce import followup_message, reminder_message
 from scheduling.session_jobs import announce_closed
 
 log = logging.getLogger("alphapeer.jobs")
+
+
+async def prune_access(db: Database) -> int:
+    """Forget what only mattered for a while: rate-limit attempts past every window, email
+    tokens used or expired over a day ago, web sessions long expired or revoked."""
+    async with db.uow() as uow:
+        return (await prune_rate_events(uow) + await prune_email_tokens(uow)
+                + await prune_sessions(uow))
 
 
 async def sweep_expired_holds(db: Database) -> int:

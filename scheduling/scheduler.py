@@ -15,6 +15,7 @@ from core.video_port import VideoProvider
 from scheduling.calendar_fetch import refresh_external_calendars
 from scheduling.jobs import (
     apply_provider_events,
+    prune_access,
     send_due_reminders,
     send_followups,
     send_money_out,
@@ -84,7 +85,8 @@ def build_scheduler(
              "refresh_external_calendars"),
             (attendance, db.settings.video.attendance_poll_seconds, "poll_attendance"),
             (recordings, max(sweep_seconds, 60), "recordings"),
-            (questions, sweep_seconds, "answer_questions"))
+            (questions, sweep_seconds, "answer_questions"),
+            (prune_access, 3600, "prune_access"))
     for job, seconds, name in jobs:
         # One run at a time per process; a late tick is merged, never queued up.
         scheduler.add_job(_guarded, "interval", seconds=seconds, args=(job, db), id=name,

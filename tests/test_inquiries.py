@@ -76,6 +76,7 @@ async def test_visitor_posts_the_web_form_and_the_creator_gets_email_and_chat(
     got = mail.server.one(ADA, "Question about Python from Zero from Vic")
     assert QUESTION in text_of(got) and "Vic <vic@example.org>" in text_of(got)
     assert "mailto:vic@example.org?subject=Re%3A%20Question" in html_of(got)
+    assert got["Reply-To"] == "vic@example.org"  # answering the email reaches the visitor
     [chat] = await _chat_to(db, world.creator)
     assert QUESTION in chat and "vic@example.org" in chat
     [row] = await _inquiries(db)

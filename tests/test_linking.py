@@ -121,3 +121,45 @@ async def test_overlapping_sessions_block_a_merge_and_change_nothing(
         identities = await uow.session.scalar(
             select(func.count()).where(Identity.user_id == world.sam.id))
     assert identities == 1
+
+
+async def test_two_accounts_with_addresses_profiles_follows_and_messages_become_one(
+        db: Database, world: World, chat: FakeChat, dispatcher: Dispatcher) -> None:
+    from core.models import AccountEmail, DirectMessage, DirectThread, Follow, Profile
+
+    other = FakeChat(dispatcher, "sam-on-discord", "Samuel", platform="test2")
+    await other.send("/courses")
+    samuel = await _owner(db, "test2", "sam-on-discord")
+    async with db.uow() as uow:
+        now = uow.clock.now()
+        uow.session.add_all([
+            AccountEmail(user_id=world.sam.id, address="sam@old.example", added_at=now),
+            AccountEmail(user_id=samuel.id, address="sam@example.org", added_at=now,
+                         verified_at=now),
+            Profile(user_id=world.sam.id, bio="first"), Profile(user_id=samuel.id, bio="x"),
+            Follow(follower_id=world.sam.id, followee_id=world.maya.id, created_at=now),
+            Follow(follower_id=samuel.id, followee_id=world.maya.id, created_at=now),
+            Follow(follower_id=samuel.id, followee_id=world.sam.id, created_at=now)])
+        await uow.session.flush()
+        for person, body in ((world.sam.id, "Hi Sam, see you Tuesday"),
+                             (samuel.id, "And hello on the other app")):
+            low, high = sorted((world.maya.id, person))
+            thread = DirectThread(low_id=low, high_id=high, created_at=now, last_at=now)
+            uow.session.add(thread)
+            await uow.session.flush()
+            uow.session.add(DirectMessage(thread_id=thread.id, sender_id=world.maya.id,
+                                          recipient_id=person, body=body, created_at=now))
+    await chat.send("/link")
+    await other.send(f"/link {_code(chat)}")
+    assert "Linked!" in other.text, other.text
+    async with db.uow() as uow:
+        address = await uow.session.get(AccountEmail, world.sam.id)
+        assert address is not None and address.address == "sam@example.org"  # the verified one
+        assert (await uow.session.get(Profile, world.sam.id)) is not None
+        follows = (await uow.session.execute(select(Follow.follower_id, Follow.followee_id)
+                                             )).all()
+        assert [tuple(f) for f in follows] == [(world.sam.id, world.maya.id)]
+        [thread] = (await uow.session.scalars(select(DirectThread))).all()
+        bodies = (await uow.session.scalars(select(DirectMessage.body).where(
+            DirectMessage.thread_id == thread.id).order_by(DirectMessage.id))).all()
+        assert list(bodies) == ["Hi Sam, see you Tuesday", "And hello on the other app"]

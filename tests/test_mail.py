@@ -46,7 +46,7 @@ async def test_receipt_email_has_text_html_and_the_calendar_invite(
     got = mail.server.one(SAM, "Receipt")
     assert got["From"] == SENDER
     assert got["Subject"] == "Receipt — $40.00 paid for session #7: Python"
-    assert "$40.00 paid" in text_of(got) and "/profile" in text_of(got)
+    assert "$40.00 paid" in text_of(got) and "/notifications" in text_of(got)
     assert "<p>" in html_of(got) and "$40.00 paid" in html_of(got)
     [(kind, body)] = attachments_of(got).values()
     assert kind.startswith("text/calendar") and 'method="REQUEST"' in kind and body == ics.encode()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.errors import InvalidInput, NotFound
-from core.messaging import PER_HOUR, REFUSED, block, send_message
+from core.messaging import PER_HOUR, REFUSED, send_message
 from core.models import Block, DirectMessage, Report, User
+from core.moderation import block
 from core.uow import Database
 from handlers import payload
 from tests.fakechat import FakeChat

@@ -83,6 +83,7 @@ async def test_student_refers_a_friend_by_email_who_gets_the_invitation(
     assert "Sam invited you to learn Python from Zero" in body
     assert "Beginner · $40.00 per 60-minute session" in body and "Basics, Practice" in body
     assert f"href=\"{PUBLIC}/r/{payload}\"" in html_of(got)
+    assert "because Sam invited you" in body and "your Alpha Peer account" not in body
 
 
 async def test_student_refers_the_same_address_twice_and_it_is_sent_once(
@@ -308,3 +309,19 @@ async def test_invitation_page_offers_telegram_and_discord_when_configured(
         body = await (await http.get(f"/r/ref-{code}")).text()
     assert f"href='https://t.me/AlphaPeerBot?start=ref-{code}'" in body
     assert "Open in Telegram" in body and "https://discord.gg/alphapeer" in body
+
+
+async def test_friend_who_verifies_the_invited_address_in_chat_joins_the_referral(
+        db: Database, world: World, chat: FakeChat, chat_as, mail: MailEnv) -> None:  # type: ignore[no-untyped-def]
+    from tests.email_steps import verify_by_chat
+
+    await chat.send(f"/refer {FRIEND}")
+    await mail.deliver()
+    nova: FakeChat = chat_as("nova", "Nova")
+    await nova.send("/start")
+    await nova.click("I want to learn")
+    await nova.click("Tokyo")
+    await verify_by_chat(nova, mail, FRIEND)
+    [row] = await _referrals(db)
+    assert row.joined_user_id == (await _user(db, "nova")).id
+    assert len(await _told(db, world.sam, "referral_joined")) == 1

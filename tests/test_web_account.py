@@ -281,3 +281,11 @@ async def test_prune_forgets_old_tokens_and_long_expired_sessions_only(
     clock.advance(days=db.settings.accounts.web_session_days + 31)
     async with db.uow() as uow:
         assert await prune_sessions(uow) == 1
+    from core.models import RateEvent
+    from scheduling.jobs import prune_access
+
+    async with db.uow() as uow:
+        assert (await uow.session.scalars(select(RateEvent))).all() != []  # code requests
+    assert await prune_access(db) >= 1  # the hourly job: old attempts go too
+    async with db.uow() as uow:
+        assert (await uow.session.scalars(select(RateEvent))).all() == []

@@ -4,9 +4,9 @@ email verification links.
 
 Every POST carries a CSRF token: bound to the session when signed in, otherwise signed over
 a random cookie (double submit). argon2 runs between two short units of work, never inside
-one, so a slow hash never holds SQLite's single writer. Rate limits key on
-``request.remote``: behind a reverse proxy that is the proxy, so trust its forwarded header
-explicitly (a middleware that sets ``remote``); X-Forwarded-For is never trusted by default.
+one, so a slow hash never holds SQLite's single writer. Rate limits key on the client's
+address (``web_callbacks.client``: a proxy's X-Forwarded-For only from ``[web]
+trusted_proxies``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from core.web_session import (
     upgrade_hash,
 )
 from web_callbacks import account_pages as pages
+from web_callbacks.client import client_ip
 
 COOKIE = "ap_session"
 
@@ -57,7 +58,7 @@ def account_routes(db: Database, after_commit: Callable[[], None] | None = None
             after_commit()  # an email was queued: the mailer sends it now, not at its next poll
 
     def _ip(request: web.Request) -> str:
-        return request.remote or "unknown"
+        return client_ip(request, db.settings.web.proxies)
 
     async def _form(request: web.Request) -> dict[str, str]:
         return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}

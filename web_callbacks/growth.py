@@ -16,6 +16,7 @@ from core.models import Course
 from core.referral import find_referrer, invite_links, parse_payload
 from core.signing import sign_token, verify_token
 from core.uow import Database
+from web_callbacks.client import client_ip
 from web_callbacks.pages import html_page
 
 FORM = "inquiry"
@@ -112,9 +113,10 @@ def growth_routes(db: Database, after_commit: Callable[[], None] | None = None
         except NotFound:
             return _form(course, values, EXPIRED_FORM, 400)
         try:
+            ip = client_ip(request, db.settings.web.proxies)
             async with db.uow() as uow:
                 row = await submit_inquiry(uow, course.id, values["name"], values["email"],
-                                           values["message"], "web", ip=request.remote)
+                                           values["message"], "web", ip=ip)
         except TooManyInquiries as exc:
             return html_page("Too many inquiries", f"<p>{escape(exc.user_message)}</p>", 429)
         except DomainError as exc:

@@ -33,6 +33,7 @@ class DirectMessage(Base):
     __table_args__ = (
         Index("ix_direct_message_thread", "thread_id", "id"),
         Index("ix_direct_message_unread", "recipient_id", "read_at"),
+        Index("ix_direct_message_sender", "sender_id", "created_at"),  # the hourly limit
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +65,7 @@ class Report(Base):
     """Someone reported a person (and the message that made them) to the admin."""
 
     __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("reporter_id", "message_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(

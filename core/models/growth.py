@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -22,6 +22,13 @@ class Referral(Base):
     __table_args__ = (
         CheckConstraint(f"channel IN {REFERRAL_CHANNELS!r}", name="known_channel"),
         Index("ix_referral_email", "email"),
+        # One emailed invitation per referrer and address, one outreach email per course and
+        # address: two racing requests cannot both send.
+        Index("uq_referral_email_once", "referrer_id", "email", unique=True,
+              sqlite_where=text("channel = 'email'"), postgresql_where=text("channel = 'email'")),
+        Index("uq_referral_outreach_once", "course_id", "email", unique=True,
+              sqlite_where=text("channel = 'outreach'"),
+              postgresql_where=text("channel = 'outreach'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

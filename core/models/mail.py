@@ -21,6 +21,7 @@ class EmailMessage(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), index=True, default=None)
     to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str | None] = mapped_column(String(254), default=None)
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(200))
     text_body: Mapped[str] = mapped_column(Text)

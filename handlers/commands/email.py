@@ -121,7 +121,7 @@ async def on_code(ctx: Ctx, inp: Input) -> Outcome:
     if check.status == "verified":
         return Finish((await card(ctx, f"✅ {check.address} is verified. Receipts, reminders "
                                        "and certificates can reach you by email now (choose "
-                                       "in /profile → Notifications)."),))
+                                       "in /notifications)."),))
     if check.status == "wrong" and check.tries_left > 0:
         tries = f"{check.tries_left} tr{'ies' if check.tries_left != 1 else 'y'}"
         return Reject(f"That code isn't right — {tries} left. Check the newest email.")

@@ -4,16 +4,8 @@ conversation's history page by page, the student-messaging switch; /block and /u
 from __future__ import annotations
 
 from core.errors import InvalidInput
-from core.messaging import (
-    ThreadPage,
-    block,
-    history,
-    list_blocked,
-    list_threads,
-    set_peer_messages,
-    unblock,
-    unread_count,
-)
+from core.messaging import ThreadPage, history, list_threads, set_peer_messages, unread_count
+from core.moderation import block, list_blocked, unblock
 from core.timezone import format_local
 from handlers import payload
 from handlers.context import Ctx

@@ -4,7 +4,7 @@ without); reached from the ⚠️ Report button under a relayed message."""
 from __future__ import annotations
 
 from core.errors import DomainError, InvalidInput
-from core.messaging import get_received, report
+from core.moderation import get_received, report
 from core.text import clean_reason
 from handlers import payload
 from handlers.context import Ctx

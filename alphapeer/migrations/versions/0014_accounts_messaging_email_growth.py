@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('reply_to', sa.String(length=254), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('text_body', sa.Text(), nullable=False),
@@ -154,6 +155,7 @@ def upgrade() -> None:
     with op.batch_alter_table('direct_message', schema=None) as batch_op:
         batch_op.create_index('ix_direct_message_thread', ['thread_id', 'id'], unique=False)
         batch_op.create_index('ix_direct_message_unread', ['recipient_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_direct_message_sender', ['sender_id', 'created_at'], unique=False)
 
     op.create_table('referral',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -172,6 +174,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.create_index('ix_referral_email', ['email'], unique=False)
+        batch_op.create_index('uq_referral_email_once', ['referrer_id', 'email'], unique=True,
+                              sqlite_where=sa.text("channel = 'email'"),
+                              postgresql_where=sa.text("channel = 'email'"))
+        batch_op.create_index('uq_referral_outreach_once', ['course_id', 'email'], unique=True,
+                              sqlite_where=sa.text("channel = 'outreach'"),
+                              postgresql_where=sa.text("channel = 'outreach'"))
         batch_op.create_index(batch_op.f('ix_referral_referrer_id'), ['referrer_id'], unique=False)
 
     op.create_table('report',
@@ -185,7 +193,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['message_id'], ['direct_message.id'], name=op.f('fk_report_message_id_direct_message'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['reported_id'], ['user_account.id'], name=op.f('fk_report_reported_id_user_account'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reporter_id'], ['user_account.id'], name=op.f('fk_report_reporter_id_user_account'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_report'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report')),
+    sa.UniqueConstraint('reporter_id', 'message_id', name=op.f('uq_report_reporter_id_message_id'))
     )
     with op.batch_alter_table('report', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_report_reported_id'), ['reported_id'], unique=False)
@@ -246,10 +255,13 @@ def downgrade() -> None:
     op.drop_table('report')
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_referral_referrer_id'))
+        batch_op.drop_index('uq_referral_outreach_once')
+        batch_op.drop_index('uq_referral_email_once')
         batch_op.drop_index('ix_referral_email')
 
     op.drop_table('referral')
     with op.batch_alter_table('direct_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_direct_message_sender')
         batch_op.drop_index('ix_direct_message_unread')
         batch_op.drop_index('ix_direct_message_thread')
 
