@@ -18,9 +18,10 @@ run: install
 	$(BIN)/alphapeer db upgrade
 	$(BIN)/alphapeer run --demo
 
-# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set.
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set. One worker per core: each
+# worker has its own scratch databases.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .
