@@ -136,9 +136,10 @@ async def claim_due_emails(uow: UnitOfWork, *, limit: int = 20) -> list[EmailMes
     rows = await uow.session.scalars(select(EmailMessage).where(EmailMessage.id.in_(won))
                                      .order_by(EmailMessage.id))
     claimed = list(rows.all())
+    domain = parseaddr(uow.settings.email.sender)[1].rpartition("@")[2] or None
     for row in claimed:
         if row.message_id is None:  # fixed before the first try: a retry is the same email
-            row.message_id = make_msgid(f"ap{row.id}")
+            row.message_id = make_msgid(f"ap{row.id}", domain=domain)
     return claimed
 
 

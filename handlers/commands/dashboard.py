@@ -85,24 +85,29 @@ def _go(label: str, command: str) -> Button:
     return Button(label, action=payload.command(command))
 
 
+def _counted(label: str, n: int) -> str:
+    """``🎓 Certify (2)``; no count when nothing waits."""
+    return f"{label} ({n})" if n else label
+
+
 def _buttons(b: Dashboard, roles: frozenset[str]) -> tuple[tuple[Button, ...], ...]:
     rows: list[list[Button]] = []
     rows.append([_go("📚 Learn", "learn")] if b.courses else [_go("📚 Courses", "courses")])
     rows[0] += [_go("🗓 My bookings", "mybookings"),
-                _go(f"💬 Messages ({b.unread})" if b.unread else "💬 Messages", "messages")]
+                _go(_counted("💬 Messages", b.unread), "messages")]
     work: list[Button] = []
     if b.ready_to_recommend:
         work.append(_go(f"✍️ Recommend ({b.ready_to_recommend})", "recommend"))
     if "creator" in roles:
-        work.append(_go(f"🎓 Certify ({b.certificate_requests})", "certify"))
+        work.append(_go(_counted("🎓 Certify", b.certificate_requests), "certify"))
     if roles & {"creator", "admin"}:
         waiting = b.creator_applications + (b.admin.applications if b.admin else 0)
-        work.append(_go(f"🧑‍🏫 Applications ({waiting})", "applications"))
+        work.append(_go(_counted("🧑‍🏫 Applications", waiting), "applications"))
     if b.earnings is not None:
         work.append(_go("💰 Earnings", "earnings"))
     rows.append(work)
     if b.admin is not None:
-        rows.append([_go(f"🧾 Releases ({b.admin.releases})", "releases")]
+        rows.append([_go(_counted("🧾 Releases", b.admin.releases), "releases")]
                     + ([_go(f"📤 Outbox ({b.admin.failed_messages})", "outbox")]
                        if b.admin.failed_messages else []))
     laid = [tuple(row[i:i + MAX_PER_ROW]) for row in rows for i in range(0, len(row),
