@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import sys
+import time
 from typing import Protocol
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from alphapeer.bootstrap import Container, build
 from alphapeer.demo import seed_demo
 from bots.terminal.app import run_terminal, terminal_sender
 from core.config import Settings
+from core.metrics import Metrics
 from core.uow import Database
 from handlers.reply import Reply
 from scheduling.courier import Courier, Sender
@@ -54,8 +56,8 @@ async def _start_web(app: Container, webhooks: tuple[Webhook, ...]) -> web.AppRu
         if app.dispatcher.after_commit is not None:
             app.dispatcher.after_commit()
 
-    runner = web.AppRunner(create_app(app.db, webhooks, app.payments, wake, app.video),
-                           access_log=None)
+    runner = web.AppRunner(create_app(app.db, webhooks, app.payments, wake, app.video,
+                                      app.dispatcher.metrics), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     try:
@@ -103,6 +105,14 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
+async def _watch_loop(metrics: Metrics, every: float = 0.1) -> None:
+    """How late the event loop wakes a timer: the time a handler blocked everyone else."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(every)
+        metrics.loop_lag.observe(max(0.0, time.perf_counter() - started - every))
+
+
 async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
     """Web server, scheduler, courier and chat surfaces; the terminal chat when no token is set."""
     app = build(settings)
@@ -128,6 +138,8 @@ async def run(settings: Settings, user: str, *, demo: bool = False) -> int:
         for surface in surfaces:
             await surface.start()
             stack.push_async_callback(surface.stop)
+        watch = asyncio.create_task(_watch_loop(app.dispatcher.metrics), name="loop-lag")
+        stack.callback(watch.cancel)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full scans, which otherwise stall requests for tens of milliseconds.
         gc.collect()

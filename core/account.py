@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from core.conversation import ConversationKey, remember_conversation
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
-from core.models import Identity, User, UserRole
+from core.models import Conversation, Identity, User, UserRole
 from core.models.account import ROLES
 from core.text import clean_line
 from core.timezone import parse_timezone
@@ -25,6 +27,29 @@ async def find_user_by_identity(uow: UnitOfWork, platform: str, external_id: str
     return (await uow.session.scalars(stmt)).one_or_none()
 
 
+async def load_for_turn(uow: UnitOfWork, platform: str, external_id: str,
+                        conversation: ConversationKey) -> User | None:
+    """The account behind an identity with its roles and its flow state row, in one
+    statement (the state is remembered for the turn: core.conversation reads it from there;
+    two turns racing on it are told apart by its version, see the Conversation model)."""
+    platform_key, chat_key, user_key = conversation
+    stmt = (
+        select(User, Conversation)
+        .join(Identity, Identity.user_id == User.id)
+        .outerjoin(Conversation, and_(Conversation.platform == platform_key,
+                                      Conversation.chat_key == chat_key,
+                                      Conversation.user_key == user_key))
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .options(joinedload(User.roles))
+    )
+    row = (await uow.session.execute(stmt)).unique().one_or_none()
+    if row is None:
+        return None
+    user, state = row
+    remember_conversation(uow, conversation, state)
+    return user
+
+
 async def get_user(uow: UnitOfWork, user_id: int) -> User:
     """Anyone by id; an id that can't exist reads as not found (never reaches SQL)."""
     user = await uow.session.get(User, user_id) if is_valid_id(user_id) else None
@@ -33,9 +58,12 @@ async def get_user(uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
-async def ensure_user(uow: UnitOfWork, platform: str, external_id: str, display_name: str) -> User:
-    """The account behind this identity, created on first contact."""
-    user = await find_user_by_identity(uow, platform, external_id)
+async def ensure_user(uow: UnitOfWork, platform: str, external_id: str, display_name: str,
+                      conversation: ConversationKey | None = None) -> User:
+    """The account behind this identity, created on first contact (with ``conversation``,
+    its flow state row is loaded in the same statement)."""
+    user = (await load_for_turn(uow, platform, external_id, conversation) if conversation
+            else await find_user_by_identity(uow, platform, external_id))
     if user is not None:
         return user
     now = uow.clock.now()

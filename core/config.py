@@ -63,6 +63,9 @@ class TelegramSettings:
     webhook_path: str = "/telegram/webhook"
     # The bot's @username without the @, for t.me invite links (empty: links open our page).
     bot_username: str = ""
+    # Keep to Telegram's sending limits (30 messages/s overall, about 1/s per chat). Off only
+    # against a stand-in Bot API (load tests), which has no limits to keep to.
+    rate_limit: bool = True
 
 
 @dataclass(frozen=True)

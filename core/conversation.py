@@ -6,11 +6,28 @@ from core.models import Conversation
 from core.uow import UnitOfWork
 
 ConversationKey = tuple[str, str, str]
+_UNKNOWN = object()
+
+
+def _memo_key(key: ConversationKey) -> tuple[str, ConversationKey]:
+    return ("conversation", key)
+
+
+def remember_conversation(uow: UnitOfWork, key: ConversationKey,
+                          row: Conversation | None) -> None:
+    """What the turn's first statement found (a row, or none), so no second look is needed."""
+    uow.memo[_memo_key(key)] = row
 
 
 async def find_conversation(uow: UnitOfWork, key: ConversationKey) -> Conversation | None:
-    """The flow state row, locked for this turn so concurrent clicks take turns."""
-    return await uow.session.get(Conversation, key, with_for_update=True)
+    """The flow state row, locked for this turn so concurrent clicks take turns (when the
+    turn loaded it with the account, that statement locked the account instead)."""
+    known = uow.memo.get(_memo_key(key), _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known if isinstance(known, Conversation) else None
+    row = await uow.session.get(Conversation, key, with_for_update=True)
+    remember_conversation(uow, key, row)
+    return row
 
 
 async def save_conversation(
@@ -23,11 +40,12 @@ async def save_conversation(
     data: dict[str, object],
     choices: list[list[str]],
 ) -> Conversation:
-    row = await uow.session.get(Conversation, key)
+    row = await find_conversation(uow, key)
     if row is None:
         platform, chat_key, user_key = key
         row = Conversation(platform=platform, chat_key=chat_key, user_key=user_key)
         uow.session.add(row)
+        remember_conversation(uow, key, row)
     row.flow, row.step, row.nonce = flow, step, nonce
     # New objects so the JSON columns are seen as changed.
     row.data = dict(data)
@@ -37,6 +55,7 @@ async def save_conversation(
 
 
 async def clear_conversation(uow: UnitOfWork, key: ConversationKey) -> None:
-    row = await uow.session.get(Conversation, key)
+    row = await find_conversation(uow, key)
     if row is not None:
         await uow.session.delete(row)
+        remember_conversation(uow, key, None)

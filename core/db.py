@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core.metrics import note_statement
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -84,9 +86,11 @@ def create_engine(
 ) -> AsyncEngine:
     """Create the async engine with the per-backend settings this product relies on."""
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
+        _count_statements(engine)
+        return engine
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -113,4 +117,15 @@ def create_engine(
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    _count_statements(engine)
     return engine
+
+
+def _count_statements(engine: AsyncEngine) -> None:
+    """Every statement counts for the turn running it (core.metrics.counting); transaction
+    control (SQLite's explicit BEGIN IMMEDIATE) is not a statement of the turn's work."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            note_statement()

@@ -52,6 +52,7 @@ class UnitOfWork:
         self.settings = settings
         self._session: AsyncSession | None = None
         self.notifications = 0  # outbox messages queued; the caller wakes the courier
+        self.memo: dict[Any, Any] = {}  # what this transaction already read (see conversation)
 
     @property
     def dialect(self) -> str:

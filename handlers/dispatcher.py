@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.account import ensure_user
 from core.conversation import clear_conversation
 from core.errors import DomainError
 from core.inbox import claim_update
+from core.metrics import Metrics, counting
+from core.outage import is_outage, log_failure
 from core.uow import Database
 from handlers import payload, texts
 from handlers.context import Ctx
@@ -33,20 +37,36 @@ class Dispatcher:
         registry: Registry,
         extra_flows: dict[str, Flow] | None = None,
         after_commit: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.registry = registry
         self.engine = FlowEngine({**registry.flows(), **(extra_flows or {})})
         # Called when a committed turn queued messages for others (wakes the courier).
         self.after_commit = after_commit
+        # Receipts of turns answered (say, "try again") but not yet marked handled, because
+        # the database was away: settle_answered marks them once it is back.
+        self.unsettled: set[int] = set()
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Handle one turn; never raises, never shows a traceback."""
+        started = time.perf_counter()
+        with counting() as statements:
+            replies = await self._handle(turn)
+        metrics = self.metrics
+        metrics.turns += 1
+        metrics.turn_statements.observe(statements[0])
+        metrics.turn_seconds.observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, turn: Turn) -> list[Reply]:
         try:
             async with self.db.uow() as uow:
                 if turn.receipt is not None and not await claim_update(uow, turn.receipt):
                     return []  # delivered again after it was handled: nothing to do
-                user = await ensure_user(uow, turn.platform, turn.user_key, turn.display_name)
+                user = await ensure_user(uow, turn.platform, turn.user_key, turn.display_name,
+                                         turn.key)
                 replies = await self._route(Ctx(uow, user, turn, registry=self.registry))
                 queued = uow.notifications
             if queued and self.after_commit is not None:
@@ -55,13 +75,16 @@ class Dispatcher:
         except DomainError as exc:
             await self._settle(turn)
             return [Reply(exc.user_message, tone="warning", private=True)]
+        except StaleDataError:  # another turn moved this menu on first (a double click)
+            await self._settle(turn)
+            return [Reply(texts.MENU_EXPIRED, tone="warning", private=True)]
         except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
             log.warning("database unavailable: %s", exc)
-            return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+            return self._unavailable(turn)
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if is_outage(exc):  # a cut connection, or PostgreSQL shutting down or starting
                 log.warning("database connection lost: %s", exc)
-                return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+                return self._unavailable(turn)
             await self._settle(turn)
             return [self._incident(turn)]
         except Exception:
@@ -75,10 +98,25 @@ class Dispatcher:
         try:
             async with self.db.uow() as uow:
                 await claim_update(uow, turn.receipt)
-        except Exception:  # the replay sweep will settle it; the user already has an answer
-            log.warning("could not mark update %s handled", turn.receipt, exc_info=True)
+        except Exception as exc:  # settle_answered tries again; the user has an answer
+            log_failure(log, f"could not mark update {turn.receipt} handled", exc)
+            self.unsettled.add(turn.receipt)
+
+    def _unavailable(self, turn: Turn) -> list[Reply]:
+        if turn.receipt is not None:  # told to try again: handled, not to be replayed
+            self.unsettled.add(turn.receipt)
+        return [Reply(texts.DB_UNAVAILABLE, tone="warning", private=True)]
+
+    async def settle_answered(self) -> None:
+        """Mark handled the turns answered while the database was away (raises while it
+        still is), so a replay sweep does not answer them a second time."""
+        for receipt in sorted(self.unsettled):
+            async with self.db.uow() as uow:
+                await claim_update(uow, receipt)
+            self.unsettled.discard(receipt)
 
     def _incident(self, turn: Turn) -> Reply:
+        self.metrics.errors += 1
         incident = secrets.token_hex(4)
         log.exception(
             "incident %s handling %s turn from %s", incident, turn.platform, turn.user_key

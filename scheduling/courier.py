@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from core.outage import log_failure
 from core.outbox import Delivery, claim_due, mark_failed, mark_sent
 from core.uow import Database
 from handlers.reply import Button, Reply, SharedFile
@@ -78,8 +79,8 @@ class Courier:
         while True:
             try:
                 await self.deliver_due()
-            except Exception:  # the database may be briefly away; try again next round
-                log.exception("outbox delivery round failed")
+            except Exception as exc:  # the database may be briefly away; try again next round
+                log_failure(log, "outbox delivery round failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()

@@ -9,6 +9,7 @@ import logging
 
 from core.mail import build_mime, claim_due_emails, mark_email_failed, mark_email_sent
 from core.mail_port import MailRefused, MailTransport
+from core.outage import log_failure
 from core.uow import Database
 
 log = logging.getLogger("alphapeer.mailer")
@@ -57,8 +58,8 @@ class Mailer:
             try:
                 while await self.deliver_due() >= self.batch:
                     pass  # a full batch: there may be more waiting
-            except Exception:  # the database or server may be briefly away
-                log.exception("email delivery round failed")
+            except Exception as exc:  # the database or server may be briefly away
+                log_failure(log, "email delivery round failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()

@@ -9,6 +9,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.ai_port import Assistant
+from core.outage import log_failure
 from core.payment_port import PaymentProvider
 from core.uow import Database
 from core.video_port import VideoProvider
@@ -34,8 +35,8 @@ log = logging.getLogger("alphapeer.scheduler")
 async def _guarded(job: Any, db: Database) -> None:
     try:
         await job(db)
-    except Exception:  # a failed sweep is retried at the next tick; never kill the scheduler
-        log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+    except Exception as exc:  # a failed sweep is retried at the next tick; never kill it
+        log_failure(log, f"scheduled job {getattr(job, '__name__', job)} failed", exc)
 
 
 def build_scheduler(

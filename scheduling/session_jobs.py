@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.ai_port import AIError, Assistant
 from core.assistant import claim_questions, save_answer, summary_prompt
 from core.models import Booking, Course, User
+from core.outage import log_failure
 from core.outbox import queue
 from core.recording import (
     NewRecording,
@@ -191,8 +192,8 @@ class QuestionWorker:
             try:
                 if await answer_questions(self.db, self.assistant):
                     self.wake_courier()
-            except Exception:  # the database or the AI may be briefly away; next round
-                log.exception("answering questions failed")
+            except Exception as exc:  # the database or the AI may be briefly away; next round
+                log_failure(log, "answering questions failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()

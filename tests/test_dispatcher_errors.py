@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from core.account import rename
 from core.clock import FrozenClock
@@ -51,3 +52,23 @@ async def test_database_down_gets_try_again_in_a_moment(db: Database) -> None:
         assert "Nothing was charged" in chat.text
     finally:
         await engine.dispose()
+
+
+class _CannotConnectNow(Exception):
+    sqlstate = "57P03"  # what asyncpg says while PostgreSQL shuts down or starts up
+
+
+async def _shutting_down(ctx: Ctx, _args: str) -> list[Reply]:
+    raise DBAPIError("SELECT 1", None, _CannotConnectNow("the database system is shutting down"))
+
+
+async def test_database_shutting_down_gets_try_again_not_an_incident(
+        db: Database, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    registry = build_registry()
+    registry.add(Command("down", "A command that meets a stopping server",
+                         handler=_shutting_down))
+    chat = FakeChat(Dispatcher(db, registry), "sam")
+    with caplog.at_level(logging.WARNING, logger="alphapeer.dispatch"):
+        await chat.send("/down")
+    assert "try again in a moment" in chat.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

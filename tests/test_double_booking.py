@@ -54,6 +54,23 @@ async def test_fifty_students_racing_for_one_slot_leave_exactly_one_holder(
     assert await _active(db) == 1
 
 
+async def test_student_losing_a_first_available_race_is_shown_that_days_other_times(
+        db: Database, world: World, dispatcher: Dispatcher) -> None:
+    async with db.uow() as uow:
+        await add_person(uow, "racer", "Racer", "Europe/Berlin", "student")
+    chats = [FakeChat(dispatcher, "sam"), FakeChat(dispatcher, "racer")]
+    for chat in chats:  # only Ken teaches Spanish: both are offered his soonest time
+        await chat.send("/book spanish")
+        await chat.click("First available")
+        assert "Please check your session" in chat.text
+    for chat in chats:
+        await chat.click("Hold & pay")
+    winner, loser = chats
+    assert "Held!" in winner.text
+    assert "just taken" in loser.text and "pick a start time" in loser.text
+    assert await _active(db) == 1
+
+
 async def _insert(db: Database, world: World, *, teacher: int, student: int, start: datetime,
                   minutes: int = 60, status: str = "confirmed") -> None:
     async with db.uow() as uow:

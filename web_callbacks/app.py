@@ -14,6 +14,7 @@ from sqlalchemy import text
 from core.booking import list_calendar_bookings
 from core.errors import NotFound
 from core.invite import InviteFacts, feed
+from core.metrics import Metrics
 from core.models import User
 from core.payment_port import PaymentProvider
 from core.signing import verify_token
@@ -33,6 +34,7 @@ from web_callbacks.verify import verify_routes
 from web_callbacks.video import video_routes
 
 log = logging.getLogger("alphapeer.web")
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 DB_KEY: web.AppKey[Database] = web.AppKey("db", Database)
 APPLIER_KEY: web.AppKey[stripe_webhook.EventApplier] = web.AppKey(
     "stripe_events", stripe_webhook.EventApplier)
@@ -104,12 +106,24 @@ def webhook_handler(hook: Webhook) -> Callable[[web.Request], Awaitable[web.Resp
     return handle
 
 
+def metrics_route(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def show(request: web.Request) -> web.Response:
+        # Loopback only: figures about load are for the operator, not the public internet.
+        if request.remote not in LOOPBACK:
+            return web.Response(status=404, text="not found")
+        return web.Response(text=metrics.render(), content_type="text/plain",
+                            charset="utf-8")
+
+    return show
+
+
 def create_app(
     db: Database,
     webhooks: tuple[Webhook, ...] = (),
     payments: PaymentProvider | None = None,
     after_commit: Callable[[], None] | None = None,
     video: VideoProvider | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """``payments`` defaults to the sandbox and ``video`` to Jitsi links; ``after_commit``
     wakes the outbox courier."""
@@ -117,6 +131,8 @@ def create_app(
     app[DB_KEY] = db
     provider = payments or SandboxProvider(db.settings.web.public_url)
     app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_route(metrics))
     app.router.add_get("/pay/{token}", pay_handler(db, provider))
     app.router.add_get("/paid", paid_page)
     app.router.add_routes(payout_routes(db, provider, after_commit))

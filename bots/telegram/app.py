@@ -21,6 +21,8 @@ from bots.telegram.render import deliver
 from core.account import list_external_ids_with_role
 from core.config import Settings
 from core.inbox import claim_update, list_unhandled, store_updates
+from core.metrics import counting
+from core.outage import log_failure
 from core.uow import Database
 from handlers import texts
 from handlers.dispatcher import Dispatcher
@@ -32,6 +34,7 @@ POLL_SECONDS = 25
 REPLAY_AFTER = timedelta(seconds=60)  # unhandled this long: its worker died; handle it here
 REPLAY_AT_MOST = timedelta(minutes=10)  # older than this: answering now would only confuse
 TOAST_LIMIT = 200
+STORE_RETRY_MAX = 5.0  # seconds between tries to store updates while the database is away
 
 
 def webhook_secret(secret_key: str) -> str:
@@ -53,7 +56,8 @@ class TelegramSurface:
             request=HTTPXRequest(connection_pool_size=32),
             get_updates_request=HTTPXRequest(connection_pool_size=1,
                                              read_timeout=POLL_SECONDS + 10),
-            rate_limiter=ChatRateLimiter())
+            # Telegram's own limits; a load test against a stand-in turns them off.
+            rate_limiter=ChatRateLimiter() if settings.telegram.rate_limit else None)
         self.secret = webhook_secret(settings.secrets.secret_key)
         self._background: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
@@ -111,7 +115,7 @@ class TelegramSurface:
 
     async def _poll(self) -> None:
         offset: int | None = None
-        delay = 1.0
+        delay = store_delay = 1.0
         while True:
             try:
                 updates = await self.bot.get_updates(
@@ -128,18 +132,37 @@ class TelegramSurface:
             delay = 1.0
             if not updates:
                 continue
-            # Stored before the next getUpdates acknowledges them to Telegram.
-            await self.receive([u.to_dict() for u in updates])
+            try:
+                # Stored before the next getUpdates acknowledges them to Telegram.
+                await self.receive([u.to_dict() for u in updates])
+            except Exception as exc:
+                # Not stored, so not acknowledged: the same offset fetches them again.
+                log_failure(log, f"could not store {len(updates)} Telegram updates", exc)
+                await asyncio.sleep(store_delay)
+                store_delay = min(store_delay * 2, STORE_RETRY_MAX)
+                continue
+            store_delay = 1.0
             offset = updates[-1].update_id + 1
 
     async def receive(self, payloads: list[dict[str, Any]]) -> None:
         """Store updates (committed), then handle the new ones in the background."""
         valid = [p for p in payloads if isinstance(p.get("update_id"), int)]
-        async with self.db.uow() as uow:
-            new = await store_updates(uow, PLATFORM, [(p["update_id"], p) for p in valid])
+        with counting() as statements:
+            async with self.db.uow() as uow:
+                new = await store_updates(uow, PLATFORM, [(p["update_id"], p) for p in valid])
+        for _ in valid:  # one statement stores a whole batch: each update's share
+            self.dispatcher.metrics.inbox_statements.observe(statements[0] / len(valid))
         by_id = {p["update_id"]: p for p in valid}
         for row_id, update_id in new:
             self._spawn(self._handle(row_id, by_id[update_id]))
+        if self.dispatcher.unsettled:  # the database answers again
+            self._spawn(self._settle())
+
+    async def _settle(self) -> None:
+        try:
+            await self.dispatcher.settle_answered()
+        except Exception as exc:
+            log_failure(log, "could not mark answered Telegram updates handled", exc)
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)
@@ -148,6 +171,7 @@ class TelegramSurface:
 
     async def replay(self, *, older_than: timedelta) -> int:
         """Handle stored updates that never were (a crash came between)."""
+        await self.dispatcher.settle_answered()  # answered "try again": not to be replayed
         async with self.db.uow() as uow:
             rows = await list_unhandled(uow, PLATFORM, older_than=older_than)
             stale = [r.id for r in rows if r.received_at < uow.clock.now() - REPLAY_AT_MOST]
@@ -165,8 +189,8 @@ class TelegramSurface:
             await asyncio.sleep(REPLAY_AFTER.total_seconds())
             try:
                 await self.replay(older_than=REPLAY_AFTER)
-            except Exception:
-                log.exception("Telegram replay round failed")
+            except Exception as exc:
+                log_failure(log, "Telegram replay round failed", exc)
 
     # --- handling ----------------------------------------------------------------------
 
@@ -174,8 +198,11 @@ class TelegramSurface:
         update = Update.de_json(payload, self.bot)
         turn = to_turn(update, receipt=row_id)
         if turn is None:
-            async with self.db.uow() as uow:
-                await claim_update(uow, row_id)
+            try:
+                async with self.db.uow() as uow:
+                    await claim_update(uow, row_id)
+            except Exception as exc:  # the replay sweep will see it again
+                log_failure(log, f"could not mark update {update.update_id} handled", exc)
             return
         lock = self._chat_locks.setdefault(turn.chat_key, asyncio.Lock())
         async with lock:  # one chat's updates in order; different chats in parallel

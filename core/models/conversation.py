@@ -12,6 +12,11 @@ from core.db import Base, UTCDateTime
 
 
 class Conversation(Base):
+    """Each prompt gets a fresh nonce, so the nonce is the row's version: an UPDATE or DELETE
+    says ``WHERE nonce = <the one read>``, and a concurrent turn that changed the row first
+    makes this one fail (StaleDataError) and roll back — two clicks on one menu can't both
+    act, without locking the row while the turn runs."""
+
     __tablename__ = "conversation"
 
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -24,3 +29,5 @@ class Conversation(Base):
     # The labels and values offered by the last prompt, so typing "2" or a label counts.
     choices: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __mapper_args__ = {"version_id_col": nonce, "version_id_generator": False}

@@ -257,7 +257,9 @@ async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
             return Reject("Those times were just taken. Please pick a teacher.")
         soonest = [s for s in slots if s.starts_at == slots[0].starts_at]
         pick = random.choice(soonest)  # fair among equally soon teachers
-        ctx.data.update(teacher_id=pick.teacher_id, slot=slot_key(pick.starts_at))
+        # The day too: losing the hold to someone quicker shows that day's other times.
+        ctx.data.update(teacher_id=pick.teacher_id, slot=slot_key(pick.starts_at),
+                        day=_local_day(pick, ctx.user).isoformat())
         ctx.data.pop("page", None)
         return Goto("confirm")
     chosen = parse_id(inp.value) if inp.value else None
