@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench soak clean
 
 install: $(STAMP)
 
@@ -33,3 +33,12 @@ clean:
 # Benchmarks (figures, not pass/fail): short mode; BENCH_ARGS=--long for full size.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Reliability soak (docs/RELIABILITY.md; tens of minutes): 200 SIGKILLs during booking,
+# payment and release, the 10-second PostgreSQL outage and 10,000 random turns, on SQLite
+# and on PostgreSQL (TEST_DATABASE_URL, by default the machine's server on loopback).
+SOAK_TESTS := tests/test_soak_kills.py tests/test_soak_pg_outage.py $(wildcard tests/test_random_turns.py)
+soak: install
+	SOAK_KILLS=200 RANDOM_TURNS=10000 \
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
+	$(BIN)/pytest -n 0 -s --timeout=7200 $(SOAK_TESTS)

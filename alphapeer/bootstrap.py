@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ai.openai_assistant import OpenAIAssistant
 from core.ai_port import Assistant
 from core.clock import Clock, SystemClock
 from core.config import Settings
@@ -19,7 +18,6 @@ from handlers.registry import Registry
 from mail.folder import FolderTransport
 from mail.smtp import SmtpTransport
 from payments.sandbox import SandboxProvider
-from payments.stripe_provider import StripeProvider
 from video.bbb import BBBProvider
 from video.jitsi import JitsiProvider
 
@@ -45,6 +43,10 @@ class Container:
 
 def build_provider(settings: Settings, clock: Clock) -> PaymentProvider:
     if settings.payments.provider == "stripe":
+        # Imported when configured: stripe (23 MB) and openai (48 MB) are most of what an
+        # idle process would hold otherwise.
+        from payments.stripe_provider import StripeProvider
+
         return StripeProvider(settings.secrets.stripe_secret_key,
                               settings.secrets.stripe_webhook_secret,
                               settings.payments.stripe_api_base, clock.now)
@@ -61,6 +63,8 @@ def build_assistant(settings: Settings) -> Assistant | None:
     ai = settings.ai
     if not ai.base_url:
         return None
+    from ai.openai_assistant import OpenAIAssistant
+
     return OpenAIAssistant(ai.base_url, settings.secrets.openai_api_key, ai.chat_model,
                            ai.transcribe_model, timeout=ai.timeout_seconds)
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from alphapeer import migrate
+from alphapeer import revision
 from alphapeer.bootstrap import Container, build
 from alphapeer.demo import seed_demo
 from bots.terminal.app import run_terminal, terminal_sender
@@ -43,7 +43,7 @@ class Surface(Protocol):
 
 
 async def ensure_migrated(db: Database) -> None:
-    current, head = await migrate.current_revision(db.engine), migrate.head_revision()
+    current, head = await revision.current_revision(db.engine), revision.head_revision()
     if current != head:
         raise StartupError(
             f"The database is at revision {current or 'none'}, the code needs "

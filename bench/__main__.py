@@ -1,5 +1,6 @@
-"""make bench: scheduling and money benchmarks on SQLite, and PostgreSQL when a server is
-given."""
+"""make bench: the core loop under load (simulated Telegram users against ``alphapeer run``,
+with a bare python-telegram-bot echo bot as the baseline), then scheduling and money
+benchmarks; on SQLite, and PostgreSQL when a server is given."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import platform
 import tempfile
 from pathlib import Path
 
-from bench import race, reminders, slots, webhooks
+from alphapeer.scratchdb import scratch_database
+from bench import load, race, reminders, slots, webhooks
 from bench.common import database, market
 
 
@@ -30,18 +32,34 @@ async def one_backend(backend: str, folder: Path, pg_url: str, long: bool) -> No
         await webhooks.run(db, m, total=5000 if long else 1000)
 
 
+async def load_suite(backends: list[str], folder: Path, pg_url: str, long: bool) -> None:
+    sizes = load.LONG if long else load.SHORT
+    print(f"\n== load: simulated Telegram users doing the booking journey against `alphapeer "
+          f"run` (stand-in Bot API on loopback; {sizes.users} journeys, {sizes.concurrency} at "
+          "once) ==")
+    echo = await load.baseline(folder / "echo", sizes)
+    for backend in backends:
+        async with scratch_database(backend, folder, pg_url) as url:
+            await load.run(url, folder / backend, sizes, echo, backend)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--long", action="store_true", help="full-size runs")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL", ""),
                         help="a PostgreSQL server URL (default: TEST_DATABASE_URL)")
+    parser.add_argument("--only", choices=("load", "core"), default=None,
+                        help="just the load run, or just the scheduling and money benchmarks")
     args = parser.parse_args()
     print(f"machine: {platform.machine()} · {os.cpu_count()} cores · Python "
           f"{platform.python_version()} · {'long' if args.long else 'short'} mode")
+    backends = ["sqlite", "postgresql"] if args.pg else ["sqlite"]
     with tempfile.TemporaryDirectory() as folder:
-        await one_backend("sqlite", Path(folder), "", args.long)
-        if args.pg:
-            await one_backend("postgresql", Path(folder), args.pg, args.long)
+        if args.only != "core":
+            await load_suite(backends, Path(folder), args.pg, args.long)
+        if args.only != "load":
+            for backend in backends:
+                await one_backend(backend, Path(folder), args.pg, args.long)
 
 
 if __name__ == "__main__":

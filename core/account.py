@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from functools import cache
+
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -11,7 +13,7 @@ from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
 from core.models import Conversation, Identity, User, UserRole
 from core.models.account import ROLES
-from core.text import clean_line
+from core.text import clean_line, clean_name
 from core.timezone import parse_timezone
 from core.uow import UnitOfWork
 
@@ -27,22 +29,30 @@ async def find_user_by_identity(uow: UnitOfWork, platform: str, external_id: str
     return (await uow.session.scalars(stmt)).one_or_none()
 
 
+@cache
+def _turn_query() -> Select[tuple[User, Conversation]]:
+    """Built once (every turn runs it): the parameters are bound per call."""
+    return (
+        select(User, Conversation)
+        .join(Identity, Identity.user_id == User.id)
+        .outerjoin(Conversation, and_(Conversation.platform == bindparam("c_platform"),
+                                      Conversation.chat_key == bindparam("c_chat"),
+                                      Conversation.user_key == bindparam("c_user")))
+        .where(Identity.platform == bindparam("platform"),
+               Identity.external_id == bindparam("external_id"))
+        .options(joinedload(User.roles))
+    )
+
+
 async def load_for_turn(uow: UnitOfWork, platform: str, external_id: str,
                         conversation: ConversationKey) -> User | None:
     """The account behind an identity with its roles and its flow state row, in one
     statement (the state is remembered for the turn: core.conversation reads it from there;
     two turns racing on it are told apart by its version, see the Conversation model)."""
     platform_key, chat_key, user_key = conversation
-    stmt = (
-        select(User, Conversation)
-        .join(Identity, Identity.user_id == User.id)
-        .outerjoin(Conversation, and_(Conversation.platform == platform_key,
-                                      Conversation.chat_key == chat_key,
-                                      Conversation.user_key == user_key))
-        .where(Identity.platform == platform, Identity.external_id == external_id)
-        .options(joinedload(User.roles))
-    )
-    row = (await uow.session.execute(stmt)).unique().one_or_none()
+    row = (await uow.session.execute(_turn_query(), {
+        "platform": platform, "external_id": external_id, "c_platform": platform_key,
+        "c_chat": chat_key, "c_user": user_key})).unique().one_or_none()
     if row is None:
         return None
     user, state = row
@@ -67,7 +77,7 @@ async def ensure_user(uow: UnitOfWork, platform: str, external_id: str, display_
     if user is not None:
         return user
     now = uow.clock.now()
-    name = (display_name or "").strip()[:64] or "friend"
+    name = clean_name(display_name) or "friend"
     try:
         # A savepoint: two first messages racing must not poison the turn's transaction.
         async with uow.session.begin_nested():

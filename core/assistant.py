@@ -62,17 +62,18 @@ async def course_in_focus(uow: UnitOfWork, user: User, booking_id: int | None) -
     return await uow.session.get(Course, nearest) if nearest is not None else None
 
 
-async def search_materials(uow: UnitOfWork, course_id: int | None, text: str, *,
+async def search_materials(uow: UnitOfWork, course_id: int, text: str, *,
                            limit: int = 3) -> list[MaterialHit]:
+    """One course's materials matching ``text`` (never every course's: materials are for
+    that course's people)."""
     words = search_words(text)
     if not words:
         return []
     hits = matching_ids(uow, "course_material", words).subquery()
     stmt = (select(CourseMaterial).join(hits, hits.c.id == CourseMaterial.id)
+            .where(CourseMaterial.course_id == course_id)
             .order_by(hits.c.rank.desc() if uow.dialect == "postgresql" else hits.c.rank)
             .limit(limit))
-    if course_id is not None:
-        stmt = stmt.where(CourseMaterial.course_id == course_id)
     found = list((await uow.session.scalars(stmt)).all())
     if not found and len(words) > 1:  # every word is required; try the most telling one
         longest = max(words, key=len)
@@ -86,8 +87,9 @@ async def ask(uow: UnitOfWork, user: User, question: str, *, booking_id: int | N
     text = clean_line(question, what="question", least=3, most=MAX_QUESTION)
     course = await course_in_focus(uow, user, booking_id)
     if not uow.settings.ai.base_url:
-        return Asked(course, None, await search_materials(
-            uow, course.id if course else None, text))
+        # Without a course of their own, nobody searches every course's materials.
+        return Asked(course, None, await search_materials(uow, course.id, text)
+                     if course else [])
     now = uow.clock.now()
     row = AIQuestion(user_id=user.id, course_id=course.id if course else None,
                      booking_id=booking_id, question=text, created_at=now, next_attempt_at=now)

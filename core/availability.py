@@ -100,6 +100,10 @@ def _terms(cfg: BookingSettings, buffer: int | None, notice: int | None,
 
 
 async def load_terms(uow: UnitOfWork, teacher_ids: Sequence[int]) -> dict[int, Terms]:
+    """Each teacher's terms (none read again that this transaction's slots already read)."""
+    known = {t: uow.memo[("terms", t)] for t in teacher_ids if ("terms", t) in uow.memo}
+    if len(known) == len(teacher_ids):
+        return known
     cfg = uow.settings.booking
     rows = {
         user_id: (buffer, notice, horizon)
@@ -179,6 +183,8 @@ async def load_schedules(
         if weekday is not None:
             plans[teacher_id].windows.append(Window(weekday, begin, finish))
     default = _terms(cfg, None, None, None)
+    for teacher_id in teacher_ids:
+        uow.memo[("terms", teacher_id)] = terms.get(teacher_id, default)
     return {t: (terms.get(t, default), plans[t]) for t in teacher_ids}
 
 
@@ -357,4 +363,5 @@ async def set_terms(
         if not 0 <= min_notice_minutes <= 10080:
             raise InvalidInput("Notice can be 0 minutes to 7 days.")
         row.min_notice_minutes = min_notice_minutes
+    uow.memo.pop(("terms", teacher.id), None)  # read afresh by this transaction's next slots
     return row

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from core.availability import list_free_slots, load_terms
-from core.catalogue import is_active_teacher
+from core.catalogue import course_by_id, find_course_teacher
 from core.db import is_valid_id
 from core.errors import (
     BookingStateError,
@@ -86,10 +87,9 @@ async def hold_slot(
     minutes = INTRO_MINUTES if intro else course.session_minutes
     if teacher_id == student.id:
         raise InvalidInput("You can't book a session with yourself.")
-    if not is_valid_id(teacher_id) or not await is_active_teacher(uow, course_id, teacher_id):
-        raise NotFound("teacher")
-    teacher = await uow.session.get(User, teacher_id)
-    if teacher is None:  # pragma: no cover - guarded by the foreign key
+    teacher = (await find_course_teacher(uow, course_id, teacher_id)
+               if is_valid_id(teacher_id) else None)
+    if teacher is None:
         raise NotFound("teacher")
     if intro and teacher_id in await list_intro_partners(uow, student.id):
         raise IntroAlreadyTaken()
@@ -148,7 +148,7 @@ async def hold_slot(
 async def bookable_course(uow: UnitOfWork, course_id: int, student_id: int, *,
                           intro: bool = False) -> Course:
     """A published course, or a retired one for the students it already has."""
-    course = await uow.session.get(Course, course_id) if is_valid_id(course_id) else None
+    course = await course_by_id(uow, course_id) if is_valid_id(course_id) else None
     if course is None or course.status == "draft":
         raise NotFound("course")
     if course.status == "retired" and (
@@ -210,6 +210,7 @@ async def get_booking_for(uow: UnitOfWork, user: User, booking_id: int) -> Booki
     return booking
 
 
+@cache  # built once: statements are immutable, each caller adds its own criteria
 def _views_query() -> Select[Booking, str, str, str]:
     teacher, student = aliased(User), aliased(User)
     return (

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.availability import list_free_slots
 from core.db import is_valid_id
@@ -45,12 +45,23 @@ async def get_published_course(
 ) -> Course:
     if not is_valid_id(course_id):
         raise NotFound("course")
-    stmt = select(Course).where(Course.id == course_id, Course.status == "published")
     if with_modules:
-        stmt = stmt.options(selectinload(Course.modules))
-    course = (await uow.session.scalars(stmt)).one_or_none()
-    if course is None:
+        stmt = select(Course).where(Course.id == course_id).options(selectinload(Course.modules))
+        course = (await uow.session.scalars(stmt)).one_or_none()
+    else:
+        course = await course_by_id(uow, course_id)
+    if course is None or course.status != "published":
         raise NotFound("course")
+    uow.memo[("course", course_id)] = course
+    return course
+
+
+async def course_by_id(uow: UnitOfWork, course_id: int) -> Course | None:
+    """Any course by a valid id, read once per transaction: a flow step asks for its course
+    several times (held here: the session's identity map keeps only weak references)."""
+    course = uow.memo.get(("course", course_id)) or await uow.session.get(Course, course_id)
+    if course is not None:
+        uow.memo[("course", course_id)] = course
     return course
 
 
@@ -64,17 +75,51 @@ async def find_course_by_slug(uow: UnitOfWork, slug: str) -> Course | None:
     if not _SLUG.match(slug):
         return None
     stmt = select(Course).where(Course.slug == slug, Course.status == "published")
-    return (await uow.session.scalars(stmt)).one_or_none()
+    course = (await uow.session.scalars(stmt)).one_or_none()
+    if course is not None:
+        uow.memo[("course", course.id)] = course
+    return course
+
+
+def _teachers_key(course_id: int) -> tuple[str, int]:
+    return ("course_teachers", course_id)
+
+
+def forget_course_teachers(uow: UnitOfWork, course_id: int) -> None:
+    """Who teaches the course changed in this transaction: read it afresh next time."""
+    uow.memo.pop(_teachers_key(course_id), None)
 
 
 async def list_course_teachers(uow: UnitOfWork, course_id: int) -> list[User]:
+    """The course's active teachers by name (read once per transaction: a booking step
+    asks for them while offering times and again while showing the choice)."""
+    key = _teachers_key(course_id)
+    if key not in uow.memo:
+        stmt = (
+            select(User)
+            .join(CourseTeacher, CourseTeacher.teacher_id == User.id)
+            .where(CourseTeacher.course_id == course_id, CourseTeacher.status == "active")
+            .order_by(User.display_name)
+            .options(joinedload(User.roles))  # with them, not in a second statement
+        )
+        uow.memo[key] = list((await uow.session.scalars(stmt)).unique().all())
+    return list(uow.memo[key])
+
+
+async def find_course_teacher(uow: UnitOfWork, course_id: int, teacher_id: int) -> User | None:
+    """The course's active teacher with this id, with their roles (one statement, or none
+    when this transaction already listed the course's teachers)."""
+    known = uow.memo.get(_teachers_key(course_id))
+    if known is not None:
+        return next((t for t in known if t.id == teacher_id), None)
     stmt = (
         select(User)
         .join(CourseTeacher, CourseTeacher.teacher_id == User.id)
-        .where(CourseTeacher.course_id == course_id, CourseTeacher.status == "active")
-        .order_by(User.display_name)
+        .where(CourseTeacher.course_id == course_id, CourseTeacher.teacher_id == teacher_id,
+               CourseTeacher.status == "active")
+        .options(joinedload(User.roles))
     )
-    return list((await uow.session.scalars(stmt)).all())
+    return (await uow.session.scalars(stmt)).unique().one_or_none()
 
 
 async def is_active_teacher(uow: UnitOfWork, course_id: int, teacher_id: int) -> bool:

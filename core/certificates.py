@@ -11,9 +11,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from sqlalchemy import func, select
 
 from core.catalogue import is_active_teacher
@@ -24,6 +23,9 @@ from core.mail import Attachment
 from core.models import Booking, Certificate, CertificationRequest, Course, User
 from core.outbox import OutButton, notify
 from core.uow import UnitOfWork
+
+if TYPE_CHECKING:  # fpdf is loaded when a PDF is made, not with the bot (35 MB)
+    from fpdf import FPDF
 
 RECOMMENDABLE = ("completion", "mastery")
 TITLES = {"completion": "Completion", "mastery": "Mastery", "teaching": "Teaching"}
@@ -364,7 +366,7 @@ def _centred(pdf: FPDF, text: str, size: float, style: str = "", height: float =
         size -= 1
         pdf.set_font("Helvetica", style, size)
     pdf.set_text_color(*colour)
-    pdf.cell(0, height, text, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
 def issued_on(moment: datetime) -> str:
@@ -375,6 +377,8 @@ def certificate_pdf(view: CertificateView, verify_url: str, *, compress: bool = 
     """One A4 landscape page: kind, holder, course, date, creator and the verification link
     (``verify_url`` comes from the caller: core does not know the web routes)."""
     cert = view.certificate
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.core_fonts_encoding = _PDF_ENCODING
     pdf.set_compression(compress)
@@ -412,5 +416,5 @@ def certificate_pdf(view: CertificateView, verify_url: str, *, compress: bool = 
     pdf.set_font("Helvetica", "U", 11)
     pdf.set_text_color(30, 80, 160)
     pdf.cell(0, 7, _pdf_text(verify_url), align="C", link=verify_url,
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+             new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
@@ -54,22 +55,26 @@ async def assign_module(uow: UnitOfWork, booking: Booking) -> int | None:
     """The session is for the first module the student has neither done nor booked."""
     if booking.kind != "lesson":
         return None
-    modules = (await uow.session.scalars(select(CourseModule.id).where(
-        CourseModule.course_id == booking.course_id).order_by(CourseModule.position))).all()
-    if not modules:
+    done = exists().where(
+        ModuleProgress.module_id == CourseModule.id,
+        ModuleProgress.enrolment_id == Enrolment.id,
+        Enrolment.course_id == booking.course_id,
+        Enrolment.student_id == booking.student_id)
+    other = aliased(Booking)
+    planned = exists().where(
+        SessionModule.module_id == CourseModule.id, SessionModule.booking_id == other.id,
+        other.student_id == booking.student_id, other.course_id == booking.course_id,
+        other.id != booking.id, other.status.in_(("held", "confirmed", "completed")))
+    rows = (await uow.session.execute(  # each module, whether done, whether booked: one read
+        select(CourseModule.id, done, planned).where(
+            CourseModule.course_id == booking.course_id).order_by(CourseModule.position))).all()
+    if not rows:
         return None
-    done = set((await uow.session.scalars(
-        select(ModuleProgress.module_id).join(
-            Enrolment, Enrolment.id == ModuleProgress.enrolment_id).where(
-            Enrolment.course_id == booking.course_id,
-            Enrolment.student_id == booking.student_id))).all())
-    planned = set((await uow.session.scalars(
-        select(SessionModule.module_id).join(Booking, Booking.id == SessionModule.booking_id)
-        .where(Booking.student_id == booking.student_id,
-               Booking.course_id == booking.course_id, Booking.id != booking.id,
-               Booking.status.in_(("held", "confirmed", "completed"))))).all())
-    free = [m for m in modules if m not in done and m not in planned]
-    module_id = free[0] if free else next((m for m in modules if m not in done), modules[-1])
+    modules = [m for m, _, _ in rows]
+    done_ids = {m for m, is_done, _ in rows if is_done}
+    free = [m for m, is_done, is_planned in rows if not is_done and not is_planned]
+    module_id = free[0] if free else next((m for m in modules if m not in done_ids),
+                                          modules[-1])
     await uow.session.execute(uow.insert(SessionModule).values(
         booking_id=booking.id, module_id=module_id).on_conflict_do_nothing())
     return module_id

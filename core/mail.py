@@ -43,7 +43,8 @@ class Attachment:
 def clean_address(text: str | None) -> str:
     """An address as stored: trimmed and lower-cased; InvalidInput if it isn't one."""
     address = (text or "").strip().lower()
-    if len(address) > MAX_ADDRESS or not _ADDRESS.match(address):
+    # isprintable: no NUL (PostgreSQL can't store it), no invisible or bidi characters.
+    if len(address) > MAX_ADDRESS or not address.isprintable() or not _ADDRESS.match(address):
         raise InvalidInput("That doesn't look like an email address (like name@example.org).")
     return address
 

@@ -12,12 +12,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from core.money import Money
 from core.tax import PayeeTotal, YearReport
+
+if TYPE_CHECKING:  # fpdf is loaded when a PDF is made, not with the bot (35 MB)
+    from fpdf import FPDF
 
 PLATFORM = "Alpha Peer"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -87,7 +88,7 @@ def _pdf_text(text: str) -> str:
 def _line(pdf: FPDF, text: str, *, size: float = 10, style: str = "", height: float = 6
           ) -> None:
     pdf.set_font("Helvetica", style, size)
-    pdf.cell(0, height, _pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, height, _pdf_text(text), new_x="LMARGIN", new_y="NEXT")
 
 
 def _row(pdf: FPDF, cells: Sequence[str], widths: Sequence[float], *, bold: bool = False,
@@ -100,6 +101,8 @@ def _row(pdf: FPDF, cells: Sequence[str], widths: Sequence[float], *, bold: bool
 
 def report_pdf(report: YearReport, generated_at: datetime, *, compress: bool = True) -> bytes:
     """One Letter page: who, which year, the totals, a monthly table and the note."""
+    from fpdf import FPDF
+
     pdf = FPDF(format="Letter")
     pdf.core_fonts_encoding = PDF_ENCODING
     pdf.set_compression(compress)

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core.account import grant_role
+from core.catalogue import forget_course_teachers
 from core.certificates import issue_teaching_certificate
 from core.db import is_valid_id
 from core.errors import InvalidInput, NotFound
@@ -161,6 +162,7 @@ async def decide_application(uow: UnitOfWork, decider: User, application_id: int
                                       status="active", approved_at=now))
     else:
         row.status, row.approved_at, row.suspended_at = "active", now, None
+    forget_course_teachers(uow, course.id)
     grant_role(uow, applicant, "teacher")
     await issue_teaching_certificate(uow, applicant.id, course.id, decider.id)
     await notify(uow, applicant, "teach_approved",
@@ -228,12 +230,14 @@ async def set_suspended(uow: UnitOfWork, actor: User, course_id: int, teacher_id
         if row.status == "suspended":
             return row
         row.status, row.suspended_at = "suspended", uow.clock.now()
+        forget_course_teachers(uow, course.id)
         row.suspended_reason, row.suspended_by = why, actor.id
         await notify(uow, teacher, "teacher_suspended",
                      f"Your teaching of {course.title} is suspended: {why}. Students can't "
                      "book you for it until you are reinstated.")
     elif row.status == "suspended":
         row.status, row.suspended_at, row.suspended_reason = "active", None, None
+        forget_course_teachers(uow, course.id)
         await notify(uow, teacher, "teacher_reinstated",
                      f"You teach {course.title} again: students can book you.")
     return row

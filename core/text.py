@@ -23,6 +23,15 @@ def clean_line(text: str | None, *, what: str, least: int, most: int) -> str:
     return line
 
 
+def clean_name(text: str | None, *, most: int = 64) -> str:
+    """A name a chat platform gave us (we can't refuse it): control and bidi-override
+    characters dropped (PostgreSQL can't store NUL), whitespace collapsed, clipped."""
+    spaced = " ".join((text or "").split())
+    kept = "".join(c for c in spaced if c not in _SPOOFING
+                   and unicodedata.category(c) not in {"Cc", "Cs"})
+    return kept[:most].strip()
+
+
 def clean_reason(text: str | None) -> str:
     """A reason (a cancellation, a decline, a suspension) as stored and shown to the other
     person."""

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 
 from core.account import ensure_user
 from core.conversation import clear_conversation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,11 @@ log = logging.getLogger("alphapeer.scheduler")
 async def _guarded(job: Any, db: Database) -> None:
     try:
         await job(db)
+    except asyncio.CancelledError:
+        # The process is stopping: APScheduler cancels the jobs in flight (and would log each
+        # as an ERROR with a traceback). Each job's transaction rolled back; the next start
+        # runs it again.
+        log.info("scheduled job %s stopped by shutdown", getattr(job, "__name__", job))
     except Exception as exc:  # a failed sweep is retried at the next tick; never kill it
         log_failure(log, f"scheduled job {getattr(job, '__name__', job)} failed", exc)
 

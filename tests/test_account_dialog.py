@@ -33,6 +33,15 @@ async def test_newcomer_picks_role_and_timezone_and_sees_the_menu(db: Database,
     assert user.onboarded_at is not None
 
 
+async def test_newcomer_whose_app_name_has_control_characters_is_greeted_by_a_clean_name(
+        db: Database, chat_as) -> None:  # type: ignore[no-untyped-def]
+    # A NUL in the name made every turn an incident on PostgreSQL; RTL overrides spoof.
+    chat: FakeChat = chat_as("nova", "No\u0000va\u202e  \tStar")
+    await chat.send("/start")
+    assert "Welcome to Alpha Peer, Nova Star" in chat.text
+    assert (await _user(db, "nova")).display_name == "Nova Star"
+
+
 async def test_newcomer_types_a_city_as_timezone(db: Database, chat_as) -> None:  # type: ignore[no-untyped-def]
     chat: FakeChat = chat_as("nova")
     await chat.send("/start")

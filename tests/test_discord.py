@@ -16,9 +16,10 @@ from bots.discord.app import AlphaPeerClient
 from core.account import find_user_by_identity
 from core.models import Booking
 from core.uow import Database
+from handlers import payload
 from handlers.commands import build_registry
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Reply
+from handlers.reply import Button, Reply
 from tests.fakechat import FakeChat
 from tests.world import World
 
@@ -152,3 +153,18 @@ async def test_outbox_messages_arrive_as_direct_messages(server: Server) -> None
     await client.send_direct(server.tess.id, Reply("Maya cancelled session #3 **today**"))
     assert server.tess.user.dm_channel.last_message.content == (
         r"Maya cancelled session #3 \*\*today\*\*")
+
+
+async def test_a_long_reply_full_of_markdown_arrives_whole_in_messages_discord_accepts(
+        server: Server) -> None:
+    # Escaping doubles "* * *…": 1,401 characters became 2,801, over Discord's 2,000.
+    text = "💬 Sam (#5):\n" + "* " * 700
+    answer = Button("↩️ Answer", action=payload.command("message", "5"))
+    reply = Reply(text.strip(), ((answer,),))
+    await server.env.bot.send_direct(server.tess.id, reply)
+    sent = server.tess.user.dm_channel.history()
+    assert len(sent) == 2 and all(len(m.content) <= 2000 for m in sent)
+    assert "".join(m.content for m in sent).replace("\\", "").replace("\n", "") == \
+        text.strip().replace("\n", "")
+    assert not sent[0].components  # the button comes with the last piece
+    assert [c.label for row in sent[-1].components for c in row.children] == ["↩️ Answer"]

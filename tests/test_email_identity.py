@@ -175,6 +175,16 @@ async def test_student_removes_the_address_after_confirming(
     assert "There is no address to remove" in chat.text
 
 
+@pytest.mark.parametrize("line", ["/email sam\u0000@example.org",
+                                  "/email sam\u202e@example.org", "/refer a\u0000@example.org"])
+async def test_an_address_with_invisible_characters_is_refused(
+        db: Database, world: World, chat: FakeChat, mail: MailEnv, line: str) -> None:
+    # A NUL reached the database (an incident on PostgreSQL, which can't store it).
+    await chat.send(line)
+    assert "doesn't look like an email address" in chat.text
+    assert await _row(db, world.sam.id) is None
+
+
 async def test_garbage_stale_buttons_and_double_clicks_answer_clearly(
         db: Database, world: World, chat: FakeChat, mail: MailEnv) -> None:
     await chat.send("/email")

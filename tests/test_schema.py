@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
-from alphapeer import migrate
+from alphapeer import migrate, revision
 from alphapeer.demo import seed_demo
 from core.availability import booking_window, list_free_slots
 from core.db import Base
@@ -25,8 +25,11 @@ async def test_migrations_match_the_models(db: Database) -> None:
 async def test_migrations_downgrade_to_base_and_upgrade_again(db: Database) -> None:
     await migrate.downgrade(db.engine, "base")
     assert await migrate.current_revision(db.engine) is None
+    assert await revision.current_revision(db.engine) is None  # what `alphapeer run` reads
     await migrate.upgrade(db.engine)
     assert await migrate.current_revision(db.engine) == migrate.head_revision()
+    assert await revision.current_revision(db.engine) == revision.head_revision() \
+        == migrate.head_revision()
 
 
 async def _counts(db: Database) -> tuple[int, int, int]:

@@ -6,7 +6,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import text
@@ -22,9 +22,7 @@ from core.uow import Database
 from core.video_port import VideoProvider
 from handlers.links import CALENDAR
 from payments.sandbox import SandboxProvider
-from payments.stripe_provider import StripeProvider
 from video.jitsi import JitsiProvider
-from web_callbacks import stripe_webhook
 from web_callbacks.account import account_routes
 from web_callbacks.checkout import paid_page, pay_handler, sandbox_routes
 from web_callbacks.files import file_routes
@@ -33,11 +31,13 @@ from web_callbacks.payouts import payout_routes
 from web_callbacks.verify import verify_routes
 from web_callbacks.video import video_routes
 
+if TYPE_CHECKING:
+    from web_callbacks.stripe_webhook import EventApplier
+
 log = logging.getLogger("alphapeer.web")
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 DB_KEY: web.AppKey[Database] = web.AppKey("db", Database)
-APPLIER_KEY: web.AppKey[stripe_webhook.EventApplier] = web.AppKey(
-    "stripe_events", stripe_webhook.EventApplier)
+APPLIER_KEY: web.AppKey[EventApplier] = web.AppKey("stripe_events")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -138,7 +138,11 @@ def create_app(
     app.router.add_routes(payout_routes(db, provider, after_commit))
     if provider.name == "sandbox":
         app.router.add_routes(sandbox_routes(db, after_commit))
-    if isinstance(provider, StripeProvider):
+    if provider.name == "stripe":  # imported only then: the stripe library is 23 MB
+        from payments.stripe_provider import StripeProvider
+        from web_callbacks import stripe_webhook
+
+        assert isinstance(provider, StripeProvider)
         applier = stripe_webhook.EventApplier(db, provider, after_commit)
         app[APPLIER_KEY] = applier
         app.router.add_post(stripe_webhook.PATH,

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bots.discord.ingest import PLATFORM, action_turn, command_turn, message_turn
-from bots.discord.render import NO_PINGS, PayloadButton, parts
+from bots.discord.render import NO_PINGS, PayloadButton, messages
 from bots.discord.rooms import SessionRooms
 from core.config import Settings
 from core.uow import Database
@@ -96,7 +96,8 @@ class AlphaPeerClient(discord.Client):
         replies = await self._rooms_opened(
             await self.dispatcher.handle(command_turn(interaction, name, args)))
         for reply in replies or [Reply(texts.DONE)]:
-            await interaction.followup.send(**parts(reply), ephemeral=self._private(interaction))
+            for kwargs in messages(reply):
+                await interaction.followup.send(**kwargs, ephemeral=self._private(interaction))
 
     async def on_payload(self, interaction: discord.Interaction, payload: str) -> None:
         await interaction.response.defer()  # an update to the message whose button it was
@@ -104,12 +105,15 @@ class AlphaPeerClient(discord.Client):
             await self.dispatcher.handle(action_turn(interaction, payload)))
         edited = False
         for reply in replies:
-            if reply.replace and not edited and reply.file is None and reply.image is None:
-                await interaction.edit_original_response(**parts(reply))
+            sends = messages(reply)
+            if (reply.replace and not edited and reply.file is None and reply.image is None
+                    and len(sends) == 1):
+                await interaction.edit_original_response(**sends[0])
                 edited = True
-            else:
+                continue
+            for kwargs in sends:
                 await interaction.followup.send(
-                    **parts(reply), ephemeral=self._private(interaction) or reply.private
+                    **kwargs, ephemeral=self._private(interaction) or reply.private
                 )
 
     async def _rooms_opened(self, replies: list[Reply]) -> list[Reply]:
@@ -138,7 +142,8 @@ class AlphaPeerClient(discord.Client):
         if turn is None:
             return
         for reply in await self.dispatcher.handle(turn):
-            await message.channel.send(**parts(reply))
+            for kwargs in messages(reply):
+                await message.channel.send(**kwargs)
 
     async def _on_tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -159,10 +164,12 @@ class AlphaPeerClient(discord.Client):
                        or await self.fetch_channel(int(reply.room)))
             if not isinstance(channel, discord.Thread):
                 raise LookupError(f"session thread {reply.room} is gone")
-            await channel.send(**parts(reply))
+            for kwargs in messages(reply):
+                await channel.send(**kwargs)
             return
         user = self.get_user(user_id) or await self.fetch_user(user_id)
-        await user.send(**parts(reply))
+        for kwargs in messages(reply):
+            await user.send(**kwargs)
 
 
 class DiscordSurface:

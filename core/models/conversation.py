@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,4 +30,5 @@ class Conversation(Base):
     choices: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __mapper_args__ = {"version_id_col": nonce, "version_id_generator": False}
+    __mapper_args__: ClassVar[dict[str, Any]] = {
+        "version_id_col": nonce, "version_id_generator": False}

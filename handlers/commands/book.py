@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from core.availability import Slot, booking_window, list_free_slots
 from core.booking import (
@@ -93,15 +93,34 @@ def _minutes(ctx: Ctx, course: Course) -> int:
     return INTRO_MINUTES if ctx.data.get("intro") else course.session_minutes
 
 
-async def _slots(ctx: Ctx, course: Course, teachers: list[User]) -> list[Slot]:
-    """Free slots for the student of this booking (the teacher may be the one moving it)."""
+async def _slots(ctx: Ctx, course: Course, teachers: list[User],
+                 days: int | None = None) -> list[Slot]:
+    """Free slots for the student of this booking (the teacher may be the one moving it),
+    in the whole booking window or its first ``days``."""
     start, end = booking_window(ctx.uow)
+    if days is not None:
+        end = min(end, start + timedelta(days=days))
     student_id = int(ctx.data.get("student_id", ctx.user.id))
     teachers = [t for t in teachers if t.id != student_id]
     return await list_free_slots(
         ctx.uow, teachers, _minutes(ctx, course), student_id=student_id, start=start, end=end,
         ignoring=ctx.data.get("moving"),
     )
+
+
+async def _first_free(ctx: Ctx, course: Course, teachers: list[User]) -> dict[int, Slot]:
+    """Each teacher's soonest free slot. Looked for in the next two days, then two weeks,
+    then the whole window, each time only for the teachers still without one: most have a
+    time soon, and expanding a year of times for every teacher was most of a step's work."""
+    first: dict[int, Slot] = {}
+    left = teachers
+    for days in (2, 14, None):
+        for slot in await _slots(ctx, course, left, days):
+            first.setdefault(slot.teacher_id, slot)
+        left = [t for t in left if t.id not in first]
+        if not left:
+            break
+    return first
 
 
 async def _course_and_teacher(ctx: Ctx) -> tuple[Course, User]:
@@ -197,10 +216,7 @@ async def _teachers(ctx: Ctx, course: Course) -> list[User]:
 async def ask_teacher(ctx: Ctx) -> Prompt:
     course = await _course(ctx)
     teachers = await _teachers(ctx, course)
-    slots = await _slots(ctx, course, teachers)
-    first: dict[int, Slot] = {}
-    for s in slots:
-        first.setdefault(s.teacher_id, s)
+    first = await _first_free(ctx, course, teachers)
     back = (Choice("‹ Other course", BACK),)
     if not first:
         return Prompt(
@@ -211,7 +227,7 @@ async def ask_teacher(ctx: Ctx) -> Prompt:
     ranked = sorted((t for t in teachers if t.id in first), key=lambda t: first[t.id])
     page, nav = _page_nav(ctx, len(ranked), TEACHERS_PER_PAGE)
     shown = ranked[(page - 1) * TEACHERS_PER_PAGE : page * TEACHERS_PER_PAGE]
-    soonest = format_local(slots[0].starts_at, ctx.user.timezone)
+    soonest = format_local(min(first.values()).starts_at, ctx.user.timezone)
     rows: list[tuple[Choice, ...]] = [(Choice(f"⚡ First available · {soonest}", ANY),)]
     rows += [
         (
@@ -252,7 +268,7 @@ async def on_teacher(ctx: Ctx, inp: Input) -> Outcome:
     course = await _course(ctx)
     teachers = await _teachers(ctx, course)
     if inp.value == ANY:
-        slots = await _slots(ctx, course, teachers)
+        slots = sorted((await _first_free(ctx, course, teachers)).values())
         if not slots:
             return Reject("Those times were just taken. Please pick a teacher.")
         soonest = [s for s in slots if s.starts_at == slots[0].starts_at]
