@@ -26,10 +26,10 @@ async def one_backend(backend: str, folder: Path, pg_url: str, long: bool) -> No
         await race.run(db, m, clients=200, rounds=100 if long else 10)
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200)
-        await reminders.run(db, m, total=10_000, workers=4)
+        await reminders.run(db, m, total=10_000 if long else 2_000, workers=4)
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200)
-        await webhooks.run(db, m, total=5000 if long else 1000)
+        await webhooks.run(db, m, total=5000 if long else 500)
 
 
 async def load_suite(backends: list[str], folder: Path, pg_url: str, long: bool) -> None:

@@ -306,7 +306,7 @@ class Sizes:
     large_users: int  # journeys against the large catalogue (statements only)
 
 
-SHORT = Sizes(users=64, concurrency=16, half_seconds=6, distinct=2_000, large_users=16)
+SHORT = Sizes(users=48, concurrency=16, half_seconds=4, distinct=1_000, large_users=12)
 LONG = Sizes(users=1000, concurrency=32, half_seconds=30, distinct=10_000, large_users=200)
 
 

@@ -30,7 +30,7 @@ async def find_user_by_identity(uow: UnitOfWork, platform: str, external_id: str
 
 
 @cache
-def _turn_query() -> Select[tuple[User, Conversation]]:
+def _turn_query() -> Select[User, Conversation]:
     """Built once (every turn runs it): the parameters are bound per call."""
     return (
         select(User, Conversation)

@@ -8,7 +8,7 @@ students (onboard, then book and pay rounds: /book with button clicks, the pay l
 real HTTP through the sandbox's pay form, and "did it happen?" for a past session), two
 teachers (answering for their past sessions) and the admin (/releases, one or all). A killer
 with a seeded RNG SIGKILLs the process — sometimes while it starts, mostly 0.2–3 s after it
-polls — and starts it again, ``SOAK_KILLS`` times (default 8; ``make soak``: 200).
+polls — and starts it again, ``SOAK_KILLS`` times (default 6; ``make soak``: 200).
 
 Time: the process runs on the real clock, so sessions cannot be made to end. The sessions to
 complete and release are seeded before the start, through the core services with a frozen
@@ -87,7 +87,7 @@ from tests.soak_process import (
 )
 from tests.world import add_course
 
-KILLS = int(os.environ.get("SOAK_KILLS", "8"))
+KILLS = int(os.environ.get("SOAK_KILLS", "6"))
 SEED = 20261202
 STUDENTS = 4
 PAST_EACH = max(1, math.ceil(KILLS / 25))  # sessions to complete and release per student

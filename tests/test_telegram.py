@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,6 +155,23 @@ async def test_same_update_delivered_twice_is_handled_once(
     await _settle(fake)
     assert [m.text for m in fake.chat(USER)].count(fake.last(USER).text) == 1
     assert len(fake.chat(USER)) == 1
+
+
+async def test_button_reaching_both_the_poll_and_the_start_up_replay_is_answered_once(
+        db: Database, world: World, fake: FakeTelegram, surface: TelegramSurface) -> None:
+    await _say(fake, "/start")
+    await _click(fake, "I want to learn")
+    await _click(fake, "Berlin")
+    await _say(fake, "/book")
+    update = fake.user_clicks(USER, fake.last(USER), "Python from Zero")
+    fake.updates.remove(update)  # handed over below instead of by polling
+    await surface.receive([update])  # stored; its handling is on its way
+    await surface.replay(older_than=timedelta(0))  # a replay finds it not yet handled
+    await _settle(fake)
+    assert "Who would you like to learn with?" in fake.last(USER).text
+    assert update["callback_query"]["id"] in fake.answered
+    assert fake.refused == []  # a second answerCallbackQuery would be refused here
+    assert not any("something went wrong" in m.text for m in fake.chat(USER))
 
 
 async def test_update_stored_before_a_crash_is_handled_on_restart(

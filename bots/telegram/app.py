@@ -34,6 +34,7 @@ POLL_SECONDS = 25
 REPLAY_AFTER = timedelta(seconds=60)  # unhandled this long: its worker died; handle it here
 REPLAY_AT_MOST = timedelta(minutes=10)  # older than this: answering now would only confuse
 TOAST_LIMIT = 200
+ANSWERED_KEPT = 10_000
 STORE_RETRY_MAX = 5.0  # seconds between tries to store updates while the database is away
 
 
@@ -61,6 +62,9 @@ class TelegramSurface:
         self.secret = webhook_secret(settings.secrets.secret_key)
         self._background: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[str, asyncio.Lock] = {}
+        # Inbox rows this process answered (the newest ANSWERED_KEPT): the start-up replay
+        # runs beside polling, so one row can be on its way here twice.
+        self._answered: dict[int, None] = {}
         self._loops: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -206,7 +210,12 @@ class TelegramSurface:
             return
         lock = self._chat_locks.setdefault(turn.chat_key, asyncio.Lock())
         async with lock:  # one chat's updates in order; different chats in parallel
+            if row_id in self._answered:
+                return  # a replay met the poll: answering twice would fail at Telegram
             replies = await self.dispatcher.handle(turn)
+            self._answered[row_id] = None
+            if len(self._answered) > ANSWERED_KEPT:
+                del self._answered[next(iter(self._answered))]
             try:
                 await self._answer(update, replies)
             except TelegramError:
