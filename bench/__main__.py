@@ -20,10 +20,10 @@ async def one_backend(backend: str, folder: Path, pg_url: str, long: bool) -> No
     print(f"\n== {backend} ==")
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200, zone="Europe/London")
-        await slots.run(db, m, repeats=200 if long else 50)
+        await slots.run(db, m, repeats=200 if long else 30)
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200)
-        await race.run(db, m, clients=200, rounds=100 if long else 10)
+        await race.run(db, m, clients=200, rounds=100 if long else 5)
     async with database(backend, folder, pg_url) as db:
         m = await market(db, students=200)
         await reminders.run(db, m, total=10_000 if long else 2_000, workers=4)
