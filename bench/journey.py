@@ -22,7 +22,6 @@ class Tally:
     updates: int = 0
     retries: int = 0  # a slot taken by someone faster: picked another time
     failures: list[str] = field(default_factory=list)
-    paid: int = 0
 
 
 class User:
@@ -86,7 +85,6 @@ async def book(user: User, http: aiohttp.ClientSession, web: tuple[str, str],
         async with http.post(checkout, data={"action": "pay"}) as resp:
             await resp.read()
         await user.api.reply(user.id, "Receipt", time.perf_counter())
-        user.tally.paid += 1
     await user.say("/mybookings", "Your upcoming sessions")
 
 

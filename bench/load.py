@@ -16,7 +16,6 @@ import itertools
 import os
 import re
 import socket
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -291,10 +290,6 @@ def report(name: str, result: dict[str, object], baseline: Figures) -> None:
         n, before, rss, rate, failed = result["distinct"]  # type: ignore[misc]
         print(f"    RSS after {n:,} more distinct users: {rss:.0f} MB (was {before:.0f} MB "
               f"after warming up; {rate:.0f} first contacts/s, {failed} failed)")
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 @dataclass

@@ -7,8 +7,6 @@ import secrets
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.account import ensure_user
@@ -78,16 +76,10 @@ class Dispatcher:
         except StaleDataError:  # another turn moved this menu on first (a double click)
             await self._settle(turn)
             return [Reply(texts.MENU_EXPIRED, tone="warning", private=True)]
-        except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
-            log.warning("database unavailable: %s", exc)
-            return self._unavailable(turn)
-        except DBAPIError as exc:
-            if is_outage(exc):  # a cut connection, or PostgreSQL shutting down or starting
-                log.warning("database connection lost: %s", exc)
+        except Exception as exc:
+            if is_outage(exc):  # down, restarting, connections cut, pool exhausted
+                log.warning("database unavailable: %s", exc)
                 return self._unavailable(turn)
-            await self._settle(turn)
-            return [self._incident(turn)]
-        except Exception:
             await self._settle(turn)
             return [self._incident(turn)]
 

@@ -53,7 +53,6 @@ import pytest
 from sqlalchemy import func, select
 
 from core import ledger
-from core.account import grant_role
 from core.availability import set_weekly_availability
 from core.booking import hold_slot
 from core.clock import FrozenClock
@@ -85,7 +84,7 @@ from tests.soak_process import (
     inbox_and_outbox,
     process_env,
 )
-from tests.world import add_course
+from tests.world import add_course, add_person
 
 KILLS = int(os.environ.get("SOAK_KILLS", "6"))
 SEED = 20261202
@@ -122,16 +121,8 @@ class Seeded:
 
 async def _person(uow: UnitOfWork, tg: int, name: str, *roles: str,
                   onboarded: bool = True) -> User:
-    now = uow.clock.now()
-    user = User(display_name=name, timezone="UTC", created_at=now,
-                onboarded_at=now if onboarded else None, roles=[])
-    uow.session.add(user)
-    for role in roles:
-        grant_role(uow, user, role)
-    await uow.session.flush()
-    uow.session.add(Identity(user_id=user.id, platform="telegram", external_id=str(tg),
-                             created_at=now))
-    return user
+    return await add_person(uow, str(tg), name, "UTC", *roles, onboarded=onboarded,
+                            platform="telegram")
 
 
 async def _seed(db: Database, now: datetime) -> Seeded:

@@ -41,11 +41,10 @@ import pytest
 from sqlalchemy import select
 
 from alphapeer import migrate
-from core.account import grant_role
 from core.availability import set_weekly_availability
 from core.clock import SystemClock
 from core.db import create_engine
-from core.models import Identity, InboundUpdate, User
+from core.models import InboundUpdate, User
 from core.uow import Database, UnitOfWork
 from core.windows import Window
 from handlers import texts
@@ -58,7 +57,7 @@ from tests.soak_process import (
     free_port,
     process_env,
 )
-from tests.world import add_course
+from tests.world import add_course, add_person
 
 OUTAGE = 10.0  # seconds the database is away
 CHATTERS = 3
@@ -159,15 +158,7 @@ async def fake() -> AsyncIterator[SoakTelegram]:
 
 
 async def _person(uow: UnitOfWork, tg: int, name: str, *roles: str) -> User:
-    now = uow.clock.now()
-    user = User(display_name=name, timezone="UTC", created_at=now, onboarded_at=now, roles=[])
-    uow.session.add(user)
-    for role in roles:
-        grant_role(uow, user, role)
-    await uow.session.flush()
-    uow.session.add(Identity(user_id=user.id, platform="telegram", external_id=str(tg),
-                             created_at=now))
-    return user
+    return await add_person(uow, str(tg), name, "UTC", *roles, platform="telegram")
 
 
 async def _seed(db: Database) -> None:

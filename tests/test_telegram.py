@@ -81,6 +81,14 @@ async def _say(fake: FakeTelegram, text: str) -> str:
     return fake.last(USER).text
 
 
+async def _onboard_and_book(fake: FakeTelegram) -> None:
+    """A newcomer who learns, in Berlin, at the course menu of /book."""
+    await _say(fake, "/start")
+    await _click(fake, "I want to learn")
+    await _click(fake, "Berlin")
+    await _say(fake, "/book")
+
+
 async def _click(fake: FakeTelegram, label: str) -> str:
     fake.user_clicks(USER, fake.last(USER), label)
     await _settle(fake)
@@ -111,10 +119,7 @@ async def test_newcomer_books_on_telegram_to_a_pay_link_with_every_callback_answ
 
 async def test_stale_button_gets_an_alert_and_changes_nothing(
         db: Database, world: World, fake: FakeTelegram, surface: TelegramSurface) -> None:
-    await _say(fake, "/start")
-    await _click(fake, "I want to learn")
-    await _click(fake, "Berlin")
-    await _say(fake, "/book")
+    await _onboard_and_book(fake)
     course_menu = fake.last(USER)
     old = course_menu.button("Python from Zero")["callback_data"]
     await _click(fake, "Python from Zero")
@@ -131,10 +136,7 @@ async def test_flow_continues_after_the_process_restarts(
         tg_settings: Callable[..., Settings]) -> None:
     first = _surface(db, tg_settings())
     await first.start()
-    await _say(fake, "/start")
-    await _click(fake, "I want to learn")
-    await _click(fake, "Berlin")
-    await _say(fake, "/book")
+    await _onboard_and_book(fake)
     await _click(fake, "Python from Zero")
     await first.stop()
     second = _surface(db, tg_settings())  # a new process: nothing shared in memory
@@ -159,10 +161,7 @@ async def test_same_update_delivered_twice_is_handled_once(
 
 async def test_button_reaching_both_the_poll_and_the_start_up_replay_is_answered_once(
         db: Database, world: World, fake: FakeTelegram, surface: TelegramSurface) -> None:
-    await _say(fake, "/start")
-    await _click(fake, "I want to learn")
-    await _click(fake, "Berlin")
-    await _say(fake, "/book")
+    await _onboard_and_book(fake)
     update = fake.user_clicks(USER, fake.last(USER), "Python from Zero")
     fake.updates.remove(update)  # handed over below instead of by polling
     await surface.receive([update])  # stored; its handling is on its way

@@ -27,7 +27,7 @@ class World:
 
 
 async def add_person(uow: UnitOfWork, key: str, name: str, zone: str, *roles: str,
-                     onboarded: bool = True) -> User:
+                     onboarded: bool = True, platform: str = PLATFORM) -> User:
     now = uow.clock.now()
     user = User(display_name=name, timezone=zone, created_at=now,
                 onboarded_at=now if onboarded else None, roles=[])
@@ -35,7 +35,7 @@ async def add_person(uow: UnitOfWork, key: str, name: str, zone: str, *roles: st
     for role in roles:
         grant_role(uow, user, role)
     await uow.session.flush()
-    uow.session.add(Identity(user_id=user.id, platform=PLATFORM, external_id=key,
+    uow.session.add(Identity(user_id=user.id, platform=platform, external_id=key,
                              created_at=now))
     return user
 
